@@ -1,0 +1,56 @@
+"""Errors govern raises. Each one names what is wrong so a caller can act on it."""
+
+from __future__ import annotations
+
+
+class GovernError(Exception):
+    """Base class for every error govern raises."""
+
+
+class PolicyLoadError(GovernError):
+    """A policy bundle could not be loaded. Nothing from it is in force.
+
+    ``problems`` lists every problem found as ``file:line: message`` strings, so
+    a policy author sees all of them in one run rather than one per attempt.
+    """
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("policy bundle did not load:\n  " + "\n  ".join(self.problems))
+
+
+class Denied(GovernError):
+    """Raised inside the SQL pipeline when a request must be denied.
+
+    Carries one or more reasons an agent can act on (they name the table,
+    column, attribute or construct).
+    """
+
+    def __init__(self, *reasons: str):
+        self.reasons = list(reasons)
+        super().__init__("; ".join(self.reasons))
+
+
+class QueryDenied(GovernError):
+    """Raised by ``Governor.execute`` when the governed query is denied.
+
+    ``decision`` is the full ``SqlDecision``; denied is never an empty result.
+    """
+
+    def __init__(self, decision):
+        self.decision = decision
+        super().__init__("query denied: " + "; ".join(decision.reasons))
+
+
+class QueryFailed(GovernError):
+    """The governed query was allowed but the database raised while running it.
+
+    ``message`` is the driver's message with PII masked for the principal (a
+    database error can quote the value it failed on); the driver exception is
+    not chained.
+    """
+
+    def __init__(self, decision, message: str):
+        self.decision = decision
+        self.message = message
+        super().__init__(f"query failed: {message}")
