@@ -1,0 +1,183 @@
+"""Load a policy bundle directory whole or not at all."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from threading import Lock
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from govern.bundle.catalog import Catalog
+from govern.bundle.compile import compile_rules, denied_column_grants
+from govern.bundle.grants import Grants, check_model, read_policy_lines
+from govern.bundle.models import CatalogFile, PrincipalsFile, RulesFile
+from govern.bundle.yaml_source import YamlProblem, YamlSource, load_yaml
+from govern.errors import PolicyLoadError
+from govern.principal import Principal
+from govern.sql.relation import TablePolicy
+
+MODEL_FILE, GRANTS_FILE, CATALOG_FILE, RULES_FILE, PRINCIPALS_FILE = (
+    "model.conf", "grants.csv", "catalog.yaml", "rules.yaml", "principals.yaml",
+)
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A loaded, validated, compiled policy bundle. Immutable once built."""
+
+    path: Path
+    content_hash: str
+    catalog: Catalog
+    grants: Grants
+    rules: RulesFile
+    policies: dict[str, TablePolicy]  # lower-case table name -> filters and masks
+    principals: dict[str, Principal]
+    # Document rules for retrieval (govern.retrieval.DocumentRules, from documents.yaml).
+    documents: Any = field(default=None, compare=False, repr=False)
+    # Per-bundle caches of derived, request-independent structures (relation templates).
+    templates: BoundedCache = field(default_factory=lambda: BoundedCache(8192), compare=False, repr=False)
+    renders: BoundedCache = field(default_factory=lambda: BoundedCache(8192), compare=False, repr=False)
+
+    @property
+    def allowed_functions(self) -> frozenset[str]:
+        return frozenset(f.lower() for f in self.rules.limits.functions)
+
+    def table_policy(self, table_name: str) -> TablePolicy:
+        return self.policies.get(table_name.lower(), _NO_POLICY)
+
+
+_NO_POLICY = TablePolicy()
+
+
+class BoundedCache:
+    """A small thread-safe LRU map; entries are immutable, so readers share them."""
+
+    def __init__(self, size: int):
+        self._size = size
+        self._data: OrderedDict = OrderedDict()
+        self._lock = Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._data[key] = value
+            if len(self._data) > self._size:
+                self._data.popitem(last=False)
+
+
+def load_bundle(directory: str | Path, catalog: Catalog | None = None) -> Bundle:
+    """Load ``directory``. Raises PolicyLoadError listing every problem, file and line."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise PolicyLoadError([f"{root}: not a directory"])
+    problems: list[str] = []
+    hashed = content_hash(root)
+
+    def require(name: str) -> Path | None:
+        path = root / name
+        if not path.is_file():
+            problems.append(f"{name}: missing from bundle {root}")
+            return None
+        return path
+
+    model_path, grants_path, rules_path = require(MODEL_FILE), require(GRANTS_FILE), require(RULES_FILE)
+    catalog_path = root / CATALOG_FILE
+    if catalog is None and not catalog_path.is_file():
+        problems.append(f"{CATALOG_FILE}: missing from bundle {root} (or pass a catalog introspected from a connection)")
+
+    if catalog is None and catalog_path.is_file():
+        spec, _ = _validated(catalog_path, CatalogFile, problems)
+        if spec is not None:
+            try:
+                catalog = Catalog.from_file(spec)
+            except ValueError as err:
+                problems.append(f"{CATALOG_FILE}: {err}")
+    rules, rules_source = _validated(rules_path, RulesFile, problems) if rules_path else (None, None)
+    principals_path = root / PRINCIPALS_FILE
+    principals, _ = _validated(principals_path, PrincipalsFile, problems) if principals_path.is_file() else (PrincipalsFile(), None)
+
+    grant_lines: list[list[str]] = []
+    if model_path:
+        problems += check_model(model_path)
+    if grants_path:
+        grant_lines, grant_problems = read_policy_lines(grants_path)
+        problems += grant_problems
+
+    policies: dict[str, TablePolicy] = {}
+    if rules is not None and catalog is not None:
+        policies, rule_problems = compile_rules(rules, catalog, rules_source.where)
+        problems += rule_problems
+        grant_lines += denied_column_grants(rules)
+    from govern.retrieval.rules import load_documents  # optional documents.yaml: document rules for retrieval
+
+    documents = load_documents(root, problems)
+    if problems:
+        raise PolicyLoadError(problems)
+
+    try:
+        grants = Grants(model_path, grant_lines)
+    except Exception as err:  # casbin reports model errors with its own exception types
+        raise PolicyLoadError([f"{MODEL_FILE}: casbin could not load the model: {err}"]) from None
+    if content_hash(root) != hashed:
+        # An editor saved a file mid-load: what was read may mix two versions.
+        raise PolicyLoadError([f"{root}: the bundle changed while it was loading; load it again"])
+    return Bundle(
+        path=root,
+        content_hash=hashed,
+        catalog=catalog,
+        grants=grants,
+        rules=rules,
+        policies=policies,
+        principals={p.id: p for p in principals.principals},
+        documents=documents,
+    )
+
+
+# Not policy: the bundle's own test cases (govern policy test) do not change what is enforced.
+UNHASHED_DIRS = frozenset({"tests", "__pycache__"})
+
+
+def content_hash(root: Path) -> str:
+    """SHA-256 over every policy file of the bundle (names and bytes), in name order."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and not UNHASHED_DIRS & set(p.relative_to(root).parts)):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return "sha256:" + digest.hexdigest()
+
+
+def _validated(path: Path, model: type[BaseModel], problems: list[str]) -> tuple[Any, YamlSource | None]:
+    """(validated model, its YAML source), or (None, ...) with the problems recorded."""
+    try:
+        source = load_yaml(path)
+    except YamlProblem as err:
+        problems.append(err.message)
+        return None, None
+    if not isinstance(source.data, dict):
+        problems.append(f"{path.name}:1: expected a mapping at the top level")
+        return None, source
+    try:
+        return model.model_validate(source.data), source
+    except ValidationError as err:
+        problems.extend(_explain(source, err))
+        return None, source
+
+
+def _explain(source: YamlSource, err: ValidationError) -> list[str]:
+    out = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        path = ".".join(str(p) for p in loc) or "(top level)"
+        message = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        out.append(f"{source.where(loc)}: {path}: {message}")
+    return out

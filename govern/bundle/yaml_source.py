@@ -1,0 +1,73 @@
+"""YAML that remembers where each value came from.
+
+Policy authors need "rules.yaml:14: ..." rather than "row_filters.2.where: ...",
+so every load returns the data together with a map from YAML path to line.
+Duplicate keys are an error: PyYAML silently keeps the last one, which would
+let a policy quietly drop a rule.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+YamlPath = tuple[str | int, ...]
+
+
+class YamlSource:
+    """Parsed YAML data plus the line of every mapping key and sequence item."""
+
+    def __init__(self, path: Path, data: Any, lines: dict[YamlPath, int]):
+        self.path = path
+        self.data = data
+        self.lines = lines
+
+    def where(self, loc: YamlPath) -> str:
+        """``file:line`` for the longest prefix of ``loc`` that has a line."""
+        loc = tuple(loc)
+        while loc and loc not in self.lines:
+            loc = loc[:-1]
+        line = self.lines.get(loc, 1)
+        return f"{self.path.name}:{line}"
+
+
+class YamlProblem(Exception):
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+def load_yaml(path: Path) -> YamlSource:
+    """Parse ``path``; raise YamlProblem('file:line: message') on syntax errors or duplicate keys."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = getattr(err, "problem", None) or str(err)
+        raise YamlProblem(f"{path.name}:{line}: YAML syntax error: {problem}") from None
+    lines: dict[YamlPath, int] = {}
+    if root is not None:
+        _index(root, (), lines, path)
+    return YamlSource(path, data, lines)
+
+
+def _index(node: yaml.Node, at: YamlPath, lines: dict[YamlPath, int], path: Path) -> None:
+    lines.setdefault(at, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                raise YamlProblem(f"{path.name}:{key_node.start_mark.line + 1}: duplicate key {key!r}")
+            seen.add(key)
+            lines[at + (key,)] = key_node.start_mark.line + 1
+            _index(value_node, at + (key,), lines, path)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines[at + (i,)] = item.start_mark.line + 1
+            _index(item, at + (i,), lines, path)
