@@ -1,0 +1,1 @@
+"""SQL governance: parse, resolve, authorize, rewrite, cap and emit LLM-generated SQL."""

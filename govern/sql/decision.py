@@ -1,0 +1,77 @@
+"""The decision object every SQL pass reads and writes, and what callers get back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlglot import exp
+
+from govern.bundle.catalog import Table
+from govern.bundle.loader import Bundle
+from govern.principal import Principal
+
+
+class SqlDecision(BaseModel):
+    """The outcome of governing one SQL statement for one principal.
+
+    ``allowed`` False is never an empty result: ``reasons`` says what was denied
+    and why (naming the table, column, attribute or construct).
+    ``params`` are the bind parameters the governed SQL needs (the key of
+    ``hash`` masks); pass them positionally when executing ``sql``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    allowed: bool
+    sql: str | None
+    reasons: list[str]
+    policies: list[str]
+    tables: list[str]
+    columns: list[str]
+    audit_id: str | None
+    dialect: str
+    params: list[str] = Field(default=[], exclude=True)  # the hash key: never serialized
+    bundle_hash: str | None = None
+
+    def __repr__(self) -> str:  # params hold a secret: keep it out of reprs and logs
+        return (f"SqlDecision(allowed={self.allowed}, reasons={self.reasons}, policies={self.policies}, "
+                f"tables={self.tables}, audit_id={self.audit_id!r}, sql={self.sql!r})")
+
+    __str__ = __repr__
+
+
+@dataclass
+class TableRef:
+    """One base-table reference in the user's query."""
+
+    node: exp.Table
+    table: Table | None = None
+
+
+@dataclass
+class SqlContext:
+    """Mutable state threaded through the passes of one request."""
+
+    sql: str
+    principal: Principal
+    dialect: str
+    bundle: Bundle
+    hash_key: str | None = None
+    roles: frozenset[str] = frozenset()
+    tree: exp.Expression | None = None
+    references: list[TableRef] = field(default_factory=list)
+    cte_references: list[exp.Table] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)
+    columns: set[str] = field(default_factory=set)
+    policies: list[str] = field(default_factory=list)
+    uses_hash_key: bool = False
+    parameter_count: int = 0  # `?` placeholders in the governed SQL (sqlite hash masks)
+    relations: list = field(default_factory=list)  # (stand-in Var, rendered relation SQL) per governed reference
+    skeleton_sql: str | None = None  # the governed SQL with stand-ins for the relations (verify_output)
+    governed_sql: str | None = None
+
+    def applied(self, *policy_ids: str) -> None:
+        for pid in policy_ids:
+            if pid not in self.policies:
+                self.policies.append(pid)

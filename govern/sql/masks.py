@@ -1,0 +1,93 @@
+"""Column mask expressions, built on the AST for the caller's dialect.
+
+A mask replaces a column in the governed relation's select list, so every
+clause of the user's query sees only the masked value. ``hash`` is computed by
+the engine with the key bound as query parameter 1: the key never enters SQL
+text, and a query run without the parameter fails instead of leaking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from govern.errors import Denied
+
+# Dialects where govern knows how to compute the keyed hash inside the engine.
+HASH_DIALECTS = frozenset({"duckdb", "postgres", "sqlite"})
+# Function name govern.execute registers on sqlite3 connections for `hash` masks.
+SQLITE_HASH_FUNCTION = "govern_sha256"
+TEXT_TYPES = ("VARCHAR", "TEXT", "CHAR", "STRING", "BPCHAR", "CHARACTER", "NVARCHAR", "CLOB")
+
+
+@dataclass(frozen=True)
+class CompiledMask:
+    id: str
+    table: str
+    column: str
+    kind: str
+    roles: frozenset[str] | None
+    except_roles: frozenset[str]
+    keep_last: int = 4
+    replacement: str = "[REDACTED]"
+    expression: exp.Expression | None = None  # `expression` masks: parsed at load
+
+    def applies_to(self, roles: frozenset[str]) -> bool:
+        if roles & self.except_roles:
+            return False
+        return self.roles is None or bool(roles & self.roles)
+
+
+def is_text_type(type_name: str) -> bool:
+    return type_name.upper().startswith(TEXT_TYPES)
+
+
+def text_cast(value: exp.Expression) -> exp.Expression:
+    return exp.Cast(this=value, to=exp.DataType.build("TEXT"))
+
+
+def hash_key_parameter(dialect: str) -> exp.Expression:
+    # $1 (PostgreSQL, DuckDB) may repeat; sqlite's `?` is positional, so the
+    # caller passes the key once per occurrence (SqlDecision.params does).
+    if dialect == "sqlite":
+        return exp.Placeholder()
+    return exp.Parameter(this=exp.Literal.number(1))
+
+
+def mask_expression(mask: CompiledMask, column: exp.Column, column_type: str, dialect: str) -> exp.Expression:
+    """The expression that stands for ``column`` under ``mask`` in ``dialect``."""
+    if mask.kind == "null":
+        return exp.Cast(this=exp.Null(), to=_data_type(column_type))
+    if mask.kind == "redact":
+        return exp.Literal.string(mask.replacement)
+    if mask.kind == "partial":
+        tail = exp.Right(this=text_cast(column.copy()), expression=exp.Literal.number(mask.keep_last))
+        # A fixed prefix hides the length; `||` keeps NULL as NULL.
+        return exp.DPipe(this=exp.Literal.string("***"), expression=tail, safe=False) if mask.keep_last else (
+            exp.If(this=exp.Is(this=column.copy(), expression=exp.Null()), true=exp.Null(), false=exp.Literal.string("***"))
+        )
+    if mask.kind == "hash":
+        return _keyed_hash(column, dialect)
+    if mask.kind == "expression":
+        return mask.expression.copy()  # its columns were qualified with the scanned table at load
+    raise Denied(f"mask {mask.id!r} has unknown kind {mask.kind!r}")
+
+
+def _keyed_hash(column: exp.Column, dialect: str) -> exp.Expression:
+    if dialect not in HASH_DIALECTS:
+        raise Denied(f"hash masks cannot be computed on dialect {dialect!r} (supported: {sorted(HASH_DIALECTS)})")
+    keyed = exp.DPipe(this=text_cast(hash_key_parameter(dialect)), expression=text_cast(column.copy()), safe=False)
+    if dialect == "postgres":
+        digest = exp.Anonymous(this="sha256", expressions=[exp.Anonymous(this="convert_to", expressions=[keyed, exp.Literal.string("UTF8")])])
+        return exp.Anonymous(this="encode", expressions=[digest, exp.Literal.string("hex")])
+    if dialect == "sqlite":
+        return exp.Anonymous(this=SQLITE_HASH_FUNCTION, expressions=[keyed])
+    return exp.Anonymous(this="sha256", expressions=[keyed])
+
+
+def _data_type(type_name: str) -> exp.DataType:
+    try:
+        return exp.DataType.build(type_name)
+    except Exception:  # an exotic type name: a NULL of unknown type is still NULL
+        return exp.DataType.build("TEXT")

@@ -1,0 +1,319 @@
+"""Pass 4: every referenced table and column must be granted to the principal.
+
+Tables: in the catalog and with at least one selectable column. Columns: a
+reference to a column the principal may not select denies the query and names
+the column, wherever it appears (select list, WHERE, JOIN ON/USING, GROUP BY,
+ORDER BY, function arguments), so an agent can rewrite the question. The
+governed relation never exposes such a column anyway; this pass is what turns
+a database error into a reason.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+from govern.errors import Denied
+from govern.sql.decision import SqlContext, TableRef
+
+SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog", "sys", "sqlite_schema", "mysql", "performance_schema"})
+SYSTEM_PREFIXES = ("pg_", "sqlite_", "duckdb_", "information_schema")
+
+
+def authorize(ctx: SqlContext) -> None:
+    reasons = _authorize_tables(ctx)
+    if reasons:
+        raise Denied(*dict.fromkeys(reasons))
+    reasons = _authorize_columns(ctx)
+    if reasons:
+        raise Denied(*dict.fromkeys(reasons))
+
+
+def _authorize_tables(ctx: SqlContext) -> list[str]:
+    reasons = []
+    grants, catalog = ctx.bundle.grants, ctx.bundle.catalog
+    for ref in ctx.references:
+        name, schema = ref.node.name, ref.node.db or None
+        label = f"{schema}.{name}" if schema else name
+        if (schema or "").lower() in SYSTEM_SCHEMAS or name.lower().startswith(SYSTEM_PREFIXES):
+            reasons.append(f"system catalog {label} is not allowed")
+            continue
+        ref.table = catalog.table(name, schema)
+        if ref.table is not None and ref.table.name != name and _quoted_is_exact(ref.node.this, ctx.dialect):
+            ref.table = None  # "Customers" is not customers where quoted names keep their case
+        if ref.table is None:
+            reasons.append(f"unknown table {label} (not in the catalog)")
+            continue
+        if not grants.table_access(ctx.roles, ref.table).visible:
+            reasons.append(f"table {ref.table.name} is not granted to roles {sorted(ctx.principal.roles)}")
+            continue
+        if ref.table.name not in ctx.tables:
+            ctx.tables.append(ref.table.name)
+    return reasons
+
+
+def _quoted_is_exact(identifier: exp.Identifier, dialect: str) -> bool:
+    """True when the database compares this (quoted) identifier case-sensitively.
+
+    Unquoted names were already folded by normalize_identifiers, and match the
+    catalog case-insensitively on every engine.
+    """
+    return identifier.quoted and _case_sensitive_quotes(dialect)
+
+
+@lru_cache(maxsize=64)
+def _case_sensitive_quotes(dialect: str) -> bool:
+    return Dialect.get_or_raise(dialect).normalization_strategy is not NormalizationStrategy.CASE_INSENSITIVE
+
+
+def _authorize_columns(ctx: SqlContext) -> list[str]:
+    base = {id(ref.node): ref for ref in ctx.references}
+    opaque = _opaque_columns(ctx)
+    reasons: list[str] = []
+    scopes = traverse_scope(ctx.tree)
+    for scope in scopes:
+        for column in scope.columns:
+            if column.find_ancestor(exp.Query) is not scope.expression:
+                continue  # sqlglot also lists an IN-subquery's columns here; its own scope checks them
+            if isinstance(column.this, exp.Star):
+                continue  # where a star may stand is check_statement's business
+            reasons += _check_column(ctx, scope, column.table, column.name, base)
+            if not column.table and _is_whole_row(scope, column.name, base):
+                reasons.append(f"whole-row reference {column.name} is not supported; select its columns")
+        for join in scope.expression.args.get("joins") or ():
+            for ident in join.args.get("using") or ():
+                reasons += _check_column(ctx, scope, "", ident.name, base)
+                reasons += _opaque_use(scope, "", ident.name, base, opaque)
+        if scope.expression.is_star if isinstance(scope.expression, exp.Select) else False:
+            _record_star(ctx, scope, base)
+    if opaque:
+        reasons += _opaque_reasons(ctx, scopes, base, opaque)
+    return reasons
+
+
+def _opaque_reasons(ctx: SqlContext, scopes: list[Scope], base: dict[int, TableRef], opaque: frozenset[str]) -> list[str]:
+    """Every column node of the tree (not only those sqlglot lists per scope: DISTINCT ON,
+    lambdas, ...) that reaches an opaque column must be a root projection, not reused."""
+    scope_of = {id(scope.expression): scope for scope in scopes}
+    reasons: list[str] = []
+    for column in ctx.tree.find_all(exp.Column):
+        if isinstance(column.this, exp.Star):
+            continue
+        node, scope = column.parent, None
+        while node is not None and scope is None:
+            scope = scope_of.get(id(node))
+            node = node.parent
+        if scope is None or not _opaque_use(scope, column.table, column.name, base, opaque):
+            continue
+        if not _at_root_projection(column, ctx.tree):
+            reasons += _opaque_use(scope, column.table, column.name, base, opaque)
+        else:
+            reasons += _opaque_output_reuse(column)
+    return reasons
+
+
+def _opaque_columns(ctx: SqlContext) -> frozenset[str]:
+    """Free-text columns whose PII this principal may not see all of ("table.column", lower case).
+
+    Their PII is masked in the result rows, which only works on the text as
+    stored: a function, cast, predicate, join or sort over it could carry the
+    PII out in a form no detector recognises (reversed, translated, split) or
+    probe it (`WHERE body LIKE '%4111%'`). So such a column may only be selected
+    as it is, in the query's own select list.
+    """
+    bundle = ctx.bundle
+    if all(bundle.grants.allowed(ctx.roles, f"pii:{t}", "reveal") for t in bundle.rules.pii.entities):
+        return frozenset()
+    return frozenset(f"{t.name}.{c.name}".lower() for t in bundle.catalog for c in t.columns if c.free_text)
+
+
+def _opaque_use(scope: Scope, qualifier: str, name: str, base: dict[int, TableRef], opaque: frozenset[str]) -> list[str]:
+    refs, _ = _candidates(scope, qualifier, name, base)
+    return [f"free-text column {ref.table.name}.{name} may only be selected as it is (its PII is masked in the result), "
+            "not used in expressions, predicates, joins, grouping or ordering"
+            for ref in refs if f"{ref.table.name}.{name}".lower() in opaque]
+
+
+def _opaque_output_reuse(column: exp.Column) -> list[str]:
+    """An opaque column projected at the root must not be reused through its output.
+
+    ORDER BY 2, ORDER BY <alias>, GROUP BY ALL, a lateral alias in a later
+    projection, HAVING / QUALIFY on the alias, or a set operation's ORDER BY on
+    the output name all compute on the raw text as surely as `ORDER BY body`.
+    """
+    select = column.find_ancestor(exp.Select)
+    projection = column.parent if isinstance(column.parent, exp.Alias) else column
+    position = select.expressions.index(projection) + 1
+    name = projection.alias_or_name
+    clauses: list[exp.Expression] = [v for k, v in select.args.items()
+                                     if k not in ("expressions", "from_", "joins", "with_", "limit", "offset") and isinstance(v, exp.Expression)]
+    clauses += [v for k in ("windows",) for v in (select.args.get(k) or [])]
+    clauses += [p for p in select.expressions if p is not projection]
+    node = select
+    while isinstance(node.parent, (exp.SetOperation, exp.Subquery)) and not (isinstance(node.parent, exp.Subquery) and node.parent.alias):
+        node = node.parent
+        if node.args.get("order"):
+            clauses.append(node.args["order"])
+    reason = (f"free-text column {name} may only be selected as it is (its PII is masked in the result); "
+              "do not order, group or compute by its output position or alias")
+    for clause in clauses:
+        if isinstance(clause, (exp.Group, exp.Order)) and (clause.args.get("all") or any(
+                v.name.upper() == "ALL" for v in clause.find_all(exp.Var))):
+            return [reason]
+        for ref in clause.find_all(exp.Column):
+            if not ref.table and ref.name == name and ref.find_ancestor(exp.Select) in (select, None):
+                return [reason]
+        for item in clause.find_all(exp.Ordered) if isinstance(clause, exp.Order) else ():
+            if isinstance(item.this, exp.Literal) and not item.this.is_string and item.this.name == str(position):
+                return [reason]
+        if isinstance(clause, exp.Group):
+            if any(isinstance(e, exp.Literal) and not e.is_string and e.name == str(position) for e in clause.expressions):
+                return [reason]
+    return []
+
+
+def _is_projection(column: exp.Column) -> bool:
+    parent = column.parent
+    if isinstance(parent, exp.Alias):
+        column, parent = parent, parent.parent
+    return isinstance(parent, exp.Select) and column.arg_key == "expressions"
+
+
+def _at_root_projection(column: exp.Column, root: exp.Expression) -> bool:
+    """The column is an item of the select list of the query's outermost SELECT (or of a set-operation arm of it)."""
+    if not _is_projection(column):
+        return False
+    node = column.find_ancestor(exp.Select)
+    while node is not root:
+        parent = node.parent
+        if not isinstance(parent, (exp.SetOperation, exp.Subquery)) or node.arg_key not in ("this", "expression"):
+            return False
+        if isinstance(parent, exp.Subquery) and parent.alias:
+            return False  # a derived table, not a parenthesized arm
+        node = parent
+    return True
+
+
+def _is_whole_row(scope: Scope, name: str, base: dict[int, TableRef]) -> bool:
+    """An unqualified name that is a table alias in scope and no column of it: the row as a value."""
+    current: Scope | None = scope
+    while current is not None:
+        if name in current.sources:
+            refs, _ = _candidates(scope, "", name, base)
+            return not any(ref.table.column(name) is not None for ref in refs)
+        current = current.parent
+    return False
+
+
+def _check_column(ctx: SqlContext, scope: Scope, qualifier: str, name: str, base: dict[int, TableRef]) -> list[str]:
+    """Reasons to deny one column reference (empty when it is fine or not a base column)."""
+    candidates, resolvable = _candidates(scope, qualifier, name, base)
+    if not resolvable and not qualifier and not _is_output_alias(scope, name):
+        return [f"unknown column {name} (no table in scope has it)"]
+    reasons = []
+    for ref in candidates:
+        access = ctx.bundle.grants.table_access(ctx.roles, ref.table)
+        column = ref.table.column(name)
+        if column is None:
+            if qualifier:
+                reasons.append(f"unknown column {ref.table.name}.{name}")
+        elif column.name.lower() in access.denied:
+            reasons.append(f"column {ref.table.name}.{column.name} is not permitted for roles {sorted(ctx.principal.roles)}")
+        else:
+            ctx.columns.add(f"{ref.table.name}.{column.name}")
+    return reasons
+
+
+def _candidates(scope: Scope, qualifier: str, name: str, base: dict[int, TableRef]) -> tuple[list[TableRef], bool]:
+    """Base-table references the column may resolve to, and whether anything in scope can provide it.
+
+    Qualified: the source with that alias in the nearest scope that has it.
+    Unqualified: the sources of the nearest scope where any source has the column.
+    A derived table or CTE that passes the name through a star (`SELECT *`,
+    `t.*`) is followed to the tables behind it, so a denied column reached
+    through a star is named too.
+    """
+    current: Scope | None = scope
+    while current is not None:
+        if qualifier:
+            source = current.sources.get(qualifier)
+            if source is not None:
+                return _through(source, name, base), True
+        else:
+            found: list[TableRef] = []
+            resolvable = False
+            for source in current.sources.values():
+                if isinstance(source, exp.Table) and id(source) in base:
+                    if base[id(source)].table.column(name) is not None:
+                        found.append(base[id(source)])
+                        resolvable = True
+                elif not isinstance(source, Scope) or _derived_may_have(source, name):
+                    resolvable = True
+                    found += _through(source, name, base)
+            if resolvable:
+                return found, True
+        current = current.parent
+    return [], False
+
+
+def _through(source, name: str, base: dict[int, TableRef]) -> list[TableRef]:
+    """The base tables a source hands ``name`` on from: itself, or what its stars expose."""
+    if isinstance(source, exp.Table):
+        ref = base.get(id(source))
+        return [ref] if ref is not None and ref.table is not None else []
+    if not isinstance(source, Scope) or not isinstance(source.expression, exp.Select):
+        return []
+    select = source.expression
+    if name in select.named_selects and "*" not in select.named_selects:
+        return []  # an explicit projection: checked where it is computed
+    out: list[TableRef] = []
+    for projection in select.expressions:
+        star_of = _star_source(projection)
+        if star_of is None:
+            continue
+        sources = source.sources.values() if star_of == "*" else [source.sources.get(star_of)]
+        for inner in sources:
+            if inner is None:
+                continue
+            if isinstance(inner, exp.Table) and id(inner) in base and base[id(inner)].table.column(name) is None:
+                continue
+            out += _through(inner, name, base)
+    return out
+
+
+def _star_source(projection: exp.Expression) -> str | None:
+    """'*' for a bare star, the qualifier for `t.*`, None for anything else."""
+    if isinstance(projection, exp.Star):
+        return "*"
+    if isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star):
+        return projection.table or "*"
+    return None
+
+
+def _is_output_alias(scope: Scope, name: str) -> bool:
+    """``name`` is an alias the query itself defines (ORDER BY / GROUP BY may use it)."""
+    expression = scope.expression
+    if isinstance(expression, exp.SetOperation):
+        return name in expression.named_selects
+    return isinstance(expression, exp.Select) and any(
+        isinstance(p, exp.Alias) and p.alias == name for p in expression.expressions
+    )
+
+
+def _derived_may_have(source: Scope, name: str) -> bool:
+    expression = source.expression
+    if not isinstance(expression, exp.Select):
+        return True
+    names = expression.named_selects
+    return "*" in names or name in names or expression.is_star
+
+
+def _record_star(ctx: SqlContext, scope: Scope, base: dict[int, TableRef]) -> None:
+    for source in scope.sources.values():
+        ref = base.get(id(source)) if isinstance(source, exp.Table) else None
+        if ref is not None and ref.table is not None:
+            access = ctx.bundle.grants.table_access(ctx.roles, ref.table)
+            ctx.columns.update(f"{ref.table.name}.{c}" for c in access.permitted)

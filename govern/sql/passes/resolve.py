@@ -1,0 +1,137 @@
+"""Pass 3: find every base-table reference by lexical scope.
+
+A name refers to a CTE only when a WITH clause that encloses the reference
+defines it and is visible there: the main body sees all of its WITH's CTEs,
+a CTE body sees the CTEs before it (and itself under RECURSIVE), and a
+qualified name (``schema.t``) is never a CTE. Everything else is a base
+table. Identifiers are first normalised the way the dialect folds them, so
+``"Orders"``, ``ORDERS`` and ``orders`` compare the way the database does.
+
+The rule is decided here on the tree itself rather than taken from a
+resolver's internal state, because a CTE mistaken for a table only costs a
+governed scan while a table mistaken for a CTE would be read ungoverned.
+
+A CTE named like a catalog table is renamed (its references keep the old name
+as their alias). Governed relations and the lookup subqueries of row filters
+name base tables; a user's CTE must never be able to stand in for one.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+from govern.errors import Denied
+from govern.sql.decision import SqlContext, TableRef
+
+ALLOWED_TABLE_ARGS = frozenset({"this", "db", "alias"})
+
+
+def resolve(ctx: SqlContext) -> None:
+    ctx.tree = normalize_identifiers(ctx.tree, dialect=ctx.dialect)
+    reasons: list[str] = []
+    bindings: list[tuple[exp.Table, exp.CTE]] = []
+    for node in ctx.tree.find_all(exp.Table):
+        if not isinstance(node.this, exp.Identifier):
+            continue  # UNNEST and friends: checked by check_statement, read nothing stored
+        cte = defining_cte(node)
+        if cte is not None:
+            bindings.append((node, cte))
+            ctx.cte_references.append(node)
+            continue
+        reasons += _unsupported_modifiers(node, ctx.dialect)
+        ctx.references.append(TableRef(node))
+    if reasons:
+        raise Denied(*dict.fromkeys(reasons))
+    _rename_shadowing_ctes(ctx, bindings)
+
+
+def _rename_shadowing_ctes(ctx: SqlContext, bindings: list[tuple[exp.Table, exp.CTE]]) -> None:
+    ctes = list(ctx.tree.find_all(exp.CTE))
+    if not ctes:
+        return
+    taken = {t.name.lower() for t in ctx.bundle.catalog} | {c.alias.lower() for c in ctes}
+    renamed: dict[int, exp.Identifier] = {}
+    for cte in ctes:
+        if ctx.bundle.catalog.table(cte.alias) is None:
+            continue
+        n = 1
+        while f"{cte.alias}_cte{n}".lower() in taken:
+            n += 1
+        fresh = exp.to_identifier(f"{cte.alias}_cte{n}".lower())
+        taken.add(fresh.name)
+        cte.args["alias"].set("this", fresh)
+        renamed[id(cte)] = fresh
+    for node, cte in bindings:
+        fresh = renamed.get(id(cte))
+        if fresh is None:
+            continue
+        if not node.args.get("alias"):
+            node.set("alias", exp.TableAlias(this=node.this.copy()))  # `old.col` still resolves
+        node.set("this", fresh.copy())
+
+
+def defining_cte(table: exp.Table) -> exp.CTE | None:
+    """The CTE a table reference names, by lexical scope; None for a base table."""
+    if table.args.get("db") or table.args.get("catalog"):
+        return None
+    name = table.name
+    child: exp.Expression = table
+    node = table.parent
+    while node is not None:
+        with_ = node.args.get("with_") if isinstance(node, exp.Expression) else None
+        if isinstance(with_, exp.With) and child is not with_:
+            cte = _defines(with_.expressions, name)  # the reference is in the body the WITH belongs to
+            if cte is not None:
+                return cte
+        if isinstance(node, exp.With):
+            # The reference is inside one of this WITH's CTE bodies.
+            ctes = node.expressions
+            index = next(i for i, cte in enumerate(ctes) if cte is child)
+            visible = ctes[:index]
+            if node.args.get("recursive") and _in_recursive_term(table, ctes[index]):
+                visible = ctes[: index + 1]
+            cte = _defines(visible, name)
+            if cte is not None:
+                return cte
+        child, node = node, node.parent
+    return None
+
+
+def _in_recursive_term(table: exp.Table, cte: exp.CTE) -> bool:
+    """A CTE sees itself only in the recursive term: the right arm of its body's UNION.
+
+    Elsewhere (the anchor arm, a body without UNION) engines differ: PostgreSQL
+    raises, DuckDB binds the name to a base table. Treating it as a base table
+    governs it either way.
+    """
+    body = cte.this
+    if not isinstance(body, exp.Union):
+        return False
+    node: exp.Expression | None = table
+    while node is not None and node is not body:
+        if node is body.expression:
+            return True
+        node = node.parent
+    return False
+
+
+def _defines(ctes: list[exp.CTE], name: str) -> exp.CTE | None:
+    # Later definitions of a name shadow earlier ones in the same WITH.
+    return next((cte for cte in reversed(ctes) if cte.alias == name), None)
+
+
+def _unsupported_modifiers(node: exp.Table, dialect: str) -> list[str]:
+    out = []
+    if node.args.get("catalog"):
+        out.append(f"catalog-qualified table name {node.sql(dialect)} is not supported; use [schema.]table")
+    for key, value in node.args.items():
+        if value and key not in ALLOWED_TABLE_ARGS and key != "catalog":
+            if key == "joins":
+                out.append(f"parenthesized joins starting at {node.name} are not supported; write the joins without parentheses")
+            else:
+                out.append(f"table modifier {key.upper()} on {node.name} is not supported")
+    alias = node.args.get("alias")
+    if alias is not None and alias.args.get("columns"):
+        out.append(f"column alias lists on table {node.name} are not supported; alias the columns in the select list")
+    return out

@@ -1,0 +1,236 @@
+"""The governed relation: what a base-table reference is replaced by.
+
+    (SELECT <permitted columns, masked at the scan> FROM <table>
+     WHERE <row filters for this principal>
+       AND <entity scopes of every entity the table belongs to> [fence]) AS <alias>
+
+Everything a principal may see of a table flows through this one shape, so it
+holds wherever the table is referenced: FROM, JOIN, subqueries, CTE bodies,
+set-operation arms, LATERAL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from govern.bundle.catalog import Table
+from govern.bundle.grants import TableAccess
+from govern.principal import Principal
+from govern.errors import Denied
+from govern.sql.binding import bind, principal_placeholders
+from govern.sql.portable import portable
+from govern.sql.masks import CompiledMask, mask_expression
+
+# Error side channel: a user predicate that raises (a failed cast, error()) must
+# never run on a row the filter hides. The planner must therefore finish the row
+# filter before any user predicate runs.
+# PostgreSQL will not push quals into a subquery with OFFSET (the classic fence).
+OFFSET_FENCE_DIALECTS = frozenset({"postgres"})
+# DuckDB ignores OFFSET 0 and plans a filter's semi-join above the user's predicate
+# (seen in EXPLAIN), so the filtered scan becomes a MATERIALIZED CTE, which DuckDB
+# computes completely before the outer query reads it.
+MATERIALIZED_FENCE_DIALECTS = frozenset({"duckdb"})
+FENCE_CTE = "_govern_scan"
+
+
+@dataclass(frozen=True)
+class CompiledFilter:
+    id: str
+    table: str
+    roles: frozenset[str] | None
+    restrictive: bool
+    predicate: exp.Expression  # parsed at load; unqualified columns qualified with the table name
+
+    def applies_to(self, roles: frozenset[str]) -> bool:
+        return self.roles is None or bool(roles & self.roles)
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One foreign-key step of an entity path: ``table.column -> target.target_column``."""
+
+    table: str
+    column: str
+    target: str
+    target_column: str
+
+    def __str__(self) -> str:
+        return f"{self.table}.{self.column} -> {self.target}.{self.target_column}"
+
+
+@dataclass(frozen=True)
+class EntityBinding:
+    """One entity a table belongs to (as its key table or as a member), scopes compiled for this table.
+
+    Each scope is a CompiledFilter whose predicate reads this table's row: on the
+    key table the scope itself, on a member the semi-join along ``path``
+    (``customer_id IN (SELECT id FROM customers WHERE ...)``). A scope meaning
+    every instance (``where: "TRUE"``) has the predicate TRUE.
+    """
+
+    entity: str
+    table: str  # the entity's key table
+    key: str  # its key column
+    path: tuple[Hop, ...]  # () on the key table itself
+    scopes: tuple[CompiledFilter, ...]
+
+
+@dataclass
+class TablePolicy:
+    """Everything the bundle says about one table, indexed at load time."""
+
+    filters: list[CompiledFilter] = field(default_factory=list)
+    masks: dict[str, list[CompiledMask]] = field(default_factory=dict)  # lower column -> rules in file order
+    entities: list[EntityBinding] = field(default_factory=list)  # only entities that have scopes
+
+
+@dataclass(frozen=True)
+class RelationTemplate:
+    """The governed relation of one table for one role set and dialect, before binding.
+
+    Built once and cached (it depends on nothing else); a request copies it and
+    binds the principal's values into its ``:principal.NAME`` placeholders.
+    """
+
+    select: exp.Select
+    policies: tuple[str, ...]
+    uses_hash_key: bool
+    needs: tuple[tuple[str, str], ...]  # (rule id, attribute) the bound filters read
+    # Every principal attribute the relation's SQL reads, taken from the tree itself:
+    # the render cache keys on their values, so two principals share SQL only when
+    # nothing in it differs between them.
+    attributes: tuple[str, ...] = ()
+
+
+def row_predicate(policy: TablePolicy, roles: frozenset[str]) -> tuple[exp.Expression | None, list[CompiledFilter]]:
+    """The unbound row predicate for a role set, and the filters and entity scopes used.
+
+    Row filters (PostgreSQL RLS semantics): no filters on the table: no
+    condition (the grant alone decides); filters exist but no permissive one
+    applies: FALSE, never everything.
+
+    Entity scopes, AND-ed on top, one conjunct per entity the table belongs to:
+    the OR of the principal's applicable scopes (each a semi-join along the
+    table's path); no applicable scope: FALSE; an applicable scope meaning every
+    instance: no condition.
+    """
+    conjuncts: list[exp.Expression] = []
+    used: list[CompiledFilter] = []
+    if policy.filters:
+        applicable = [f for f in policy.filters if f.applies_to(roles)]
+        used += applicable
+        permissive = [f.predicate.copy() for f in applicable if not f.restrictive]
+        restrictive = [f.predicate.copy() for f in applicable if f.restrictive]
+        if not permissive:
+            conjuncts.append(exp.false())
+        else:
+            # and_/or_ parenthesize AND/OR operands themselves, so precedence is kept.
+            conjuncts += [exp.or_(*permissive, copy=False), *restrictive]
+    for binding in policy.entities:
+        scopes = [s for s in binding.scopes if s.applies_to(roles)]
+        used += scopes
+        if not scopes:
+            conjuncts.append(exp.false())
+        elif not any(_is_true(s.predicate) for s in scopes):
+            conjuncts.append(exp.or_(*(s.predicate.copy() for s in scopes), copy=False))
+    if not conjuncts:
+        return None, used
+    if any(_is_false(c) for c in conjuncts):
+        return exp.false(), used
+    return exp.and_(*conjuncts, copy=False), used
+
+
+def _is_true(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Boolean) and node.this is True
+
+
+def _is_false(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Boolean) and node.this is False
+
+
+def build_template(table: Table, access: TableAccess, policy: TablePolicy, roles: frozenset[str], dialect: str) -> RelationTemplate:
+    qualifier = exp.to_identifier(table.name, quoted=True)
+    applied: list[str] = []
+    uses_key = False
+    projections = []
+    for name in access.permitted:
+        column = table.column(name)
+        ref = exp.Column(this=exp.to_identifier(column.name, quoted=True), table=qualifier.copy())
+        mask = next((m for m in policy.masks.get(name.lower(), ()) if m.applies_to(roles)), None)
+        if mask is None:
+            projections.append(ref)
+            continue
+        applied.append(mask.id)
+        uses_key = uses_key or mask.kind == "hash"
+        projections.append(exp.alias_(mask_expression(mask, ref, column.type, dialect), exp.to_identifier(column.name, quoted=True)))
+
+    source = exp.Table(this=qualifier.copy(), db=exp.to_identifier(table.schema, quoted=True) if table.schema else None)
+    select = exp.Select(expressions=projections).from_(source, copy=False)
+    predicate, filters = row_predicate(policy, roles)
+    if predicate is not None:
+        select = fence(select.where(predicate, copy=False), dialect)
+    needs = tuple((f.id, name) for f in filters for _, name in principal_placeholders(f.predicate))
+    attributes = tuple(sorted({name for _, name in principal_placeholders(select)}))
+    return RelationTemplate(select, tuple([f.id for f in filters] + applied), uses_key, needs, attributes)
+
+
+def instantiate(template: RelationTemplate, principal: Principal, alias: exp.TableAlias) -> exp.Subquery:
+    """A fresh governed relation for ``principal`` named ``alias``.
+
+    Raises Denied naming every attribute the principal lacks (fail closed).
+    """
+    missing = missing_attributes(template, principal)
+    if missing:
+        raise Denied(*missing)
+    return exp.Subquery(this=bind(template.select, principal), alias=alias)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    sql: str
+    placeholders: int  # `?` parameters in it (sqlite hash masks)
+
+
+def render(template: RelationTemplate, principal: Principal, dialect: str) -> Rendered:
+    """The bound governed relation's SELECT as SQL text.
+
+    Generated by sqlglot from the bound AST with the settings of the emit pass;
+    the rewriter splices it into the query as a generated unit, so a request
+    neither copies nor regenerates the relation (its cost dominated check_sql).
+    """
+    from govern.sql.passes.verify_output import check_round_trip
+
+    bound = portable(bind(template.select, principal), dialect)
+    count = sum(1 for _ in bound.find_all(exp.Placeholder))
+    sql = bound.sql(dialect=dialect, comments=False, copy=True)
+    # The principal's values are literals in it: prove they stayed literals.
+    check_round_trip(sql, bound, dialect)
+    return Rendered(sql, count)
+
+
+def binding_key(template: RelationTemplate, principal: Principal) -> tuple:
+    """The principal's values a template reads: equal keys render equal SQL."""
+    return tuple((name, _frozen(principal.attribute(name))) for name in template.attributes)
+
+
+def _frozen(value):
+    # Typed: True == 1 == 1.0 in Python, but they render different SQL literals.
+    if isinstance(value, list):
+        return ("list", tuple(_frozen(v) for v in value))
+    return (type(value).__name__, value)
+
+
+def missing_attributes(template: RelationTemplate, principal: Principal) -> list[str]:
+    return [f"principal {principal.id!r} lacks attribute {name!r}, which rule {rule!r} needs"
+            for rule, name in template.needs if not principal.has(name)]
+
+
+def fence(select: exp.Select, dialect: str) -> exp.Select:
+    """Make ``select`` a barrier the planner will not push outer predicates through."""
+    if dialect in OFFSET_FENCE_DIALECTS:
+        return select.offset(0, copy=False)
+    if dialect in MATERIALIZED_FENCE_DIALECTS:
+        return exp.select("*").from_(FENCE_CTE).with_(FENCE_CTE, as_=select, materialized=True, copy=False)
+    return select
