@@ -1,0 +1,43 @@
+"""Governed retrieval for RAG: document rules, pre-filter push-down, post-filter, PII masking, audit.
+
+    search = gov.wrap_retriever(store.similarity_search, "support_kb", filter_form="langchain")
+    result = search("customer was charged twice", principal, k=4, conversation="c-17")
+    for doc in result:            # masked copies; iterating a denied result raises RetrievalDenied
+        ...
+    result.decision               # returned ids, dropped ids with reasons, PII counts, audit id
+
+Document rules live in the bundle's optional ``documents.yaml`` (see
+``govern.retrieval.models``); one predicate tree per rule yields the Python
+post-filter and the store filters (LangChain callable, Mongo-style dict, SQL WHERE).
+"""
+
+from govern.retrieval.models import CollectionSpec, DocumentRule, DocumentsFile
+from govern.retrieval.rules import DOCUMENTS_FILE, DocumentFilter, DocumentRules, derive_filter, document_rules, load_documents
+from govern.retrieval.wrapper import (
+    DroppedDocument,
+    GovernedRetriever,
+    RetrievalDecision,
+    RetrievalDenied,
+    RetrievalResult,
+    resolve_scope_keys,
+    wrap_retriever,
+)
+
+__all__ = [
+    "CollectionSpec",
+    "DOCUMENTS_FILE",
+    "DocumentFilter",
+    "DocumentRule",
+    "DocumentRules",
+    "DocumentsFile",
+    "DroppedDocument",
+    "GovernedRetriever",
+    "RetrievalDecision",
+    "RetrievalDenied",
+    "RetrievalResult",
+    "derive_filter",
+    "document_rules",
+    "load_documents",
+    "resolve_scope_keys",
+    "wrap_retriever",
+]
