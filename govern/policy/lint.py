@@ -1,0 +1,422 @@
+"""`govern policy lint DIR`: find mistakes in a bundle before it is deployed.
+
+Every finding has a code, a severity, the file and line it is about, and a
+message that says what to change. Codes:
+
+==========================  ========  ===============================================
+code                        severity  meaning
+==========================  ========  ===============================================
+load-error                  error     the bundle does not load (schema, YAML, SQL, ...)
+unknown-table               error     grants.csv names a table the catalog lacks
+unknown-column              error     grants.csv names a column the table lacks
+unknown-role                error     a rule names a role no grant or hierarchy line has
+unknown-entity              error     an entity scope names an undefined entity
+unknown-collection          warning   a grant names a collection documents.yaml lacks
+unknown-pii-type            warning   `pii:TYPE, reveal` for a type the PII settings do not detect
+never-applies               warning   no principal can ever match the rule
+shadowed-mask               warning   earlier mask rules match every principal this one matches
+mask-on-denied-column       warning   whenever the mask matches, the column is not selectable
+redundant-filter            warning   a permissive filter is covered by a `TRUE` one, or duplicated
+unmasked-pii                warning   a PII column is readable raw by roles without `pii:TYPE, reveal`
+role-without-grants         warning   a role (in hierarchy, rules or principals) is granted nothing
+no-rows-for-role            info      a role may select from a row-governed table but no permissive filter matches it
+==========================  ========  ===============================================
+
+Exit codes of the command: 0 no errors (and no warnings with ``--strict``);
+1 findings at or above the failing severity; 2 usage error (no such directory).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import asdict, dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from govern.bundle.loader import CATALOG_FILE, GRANTS_FILE, PRINCIPALS_FILE, RULES_FILE, Bundle, load_bundle
+from govern.bundle.yaml_source import YamlProblem, load_yaml
+from govern.errors import PolicyLoadError
+from govern.policy.roles import describe, known_roles, role_sets
+
+SEVERITIES = ("error", "warning", "info")
+_PROBLEM = re.compile(r"^(?P<file>[^:\s]+?)(?::(?P<line>\d+))?: (?P<message>.*)$", re.S)
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    rule: str | None = None
+
+    @property
+    def where(self) -> str:
+        if self.file is None:
+            return "(bundle)"
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class LintReport:
+    directory: str
+    findings: list[Finding] = field(default_factory=list)
+    loaded: bool = True
+
+    def count(self, severity: str) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    def failed(self, fail_on: str = "error") -> bool:
+        limit = SEVERITIES.index(fail_on)
+        return any(SEVERITIES.index(f.severity) <= limit for f in self.findings)
+
+    def codes(self) -> set[str]:
+        return {f.code for f in self.findings}
+
+    def to_dict(self) -> dict:
+        return {
+            "directory": self.directory,
+            "loaded": self.loaded,
+            "summary": {s: self.count(s) for s in SEVERITIES},
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def finding_from_problem(problem: str) -> Finding:
+    """A loader problem ('rules.yaml:12: message') as a load-error finding."""
+    match = _PROBLEM.match(problem)
+    if match and "." in match["file"]:
+        return Finding("load-error", "error", match["message"], match["file"], int(match["line"]) if match["line"] else None)
+    return Finding("load-error", "error", problem)
+
+
+def lint_bundle(directory: str | Path) -> LintReport:
+    """Lint the bundle in ``directory``; never raises for a bad bundle."""
+    root = Path(directory)
+    report = LintReport(str(root))
+    try:
+        bundle = load_bundle(root)
+    except PolicyLoadError as err:
+        report.loaded = False
+        report.findings = [finding_from_problem(p) for p in err.problems]
+        report.findings += _grant_reference_findings_unloaded(root)
+        return report
+    linter = _Linter(bundle, root)
+    linter.run()
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    report.findings = sorted(linter.findings, key=lambda f: (order[f.severity], f.file or "", f.line or 0, f.code))
+    return report
+
+
+def _grant_reference_findings_unloaded(root: Path) -> list[Finding]:
+    """Catalog references in grants.csv are still worth checking when rules.yaml is broken."""
+    try:
+        from govern.bundle.catalog import Catalog
+        from govern.bundle.models import CatalogFile
+
+        catalog = Catalog.from_file(CatalogFile.model_validate(load_yaml(root / CATALOG_FILE).data))
+    except Exception:  # the loader already reported why
+        return []
+    return _grant_lines_findings(root, catalog, None, None)
+
+
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GrantLine:
+    line: int
+    fields: tuple[str, ...]
+
+
+def read_grant_lines(path: Path) -> list[GrantLine]:
+    """grants.csv lines with their line numbers (the loader keeps only the fields)."""
+    out = []
+    if not path.is_file():
+        return out
+    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        fields = tuple(f.strip() for f in next(csv.reader(io.StringIO(stripped), skipinitialspace=True)))
+        out.append(GrantLine(lineno, fields))
+    return out
+
+
+def _grant_lines_findings(root: Path, catalog, pii_types: set[str] | None, collections: set[str] | None) -> list[Finding]:
+    findings = []
+    columns = [f"{t.name}.{c.name}".lower() for t in catalog for c in t.columns]
+    tables = {t.name.lower(): t for t in catalog}
+    for g in read_grant_lines(root / GRANTS_FILE):
+        if g.fields[0] != "p" or len(g.fields) != 5:
+            continue
+        _, role, obj, act, _eft = g.fields
+        if act == "select":
+            pattern = obj.lower()
+            if any(fnmatchcase(c, pattern) for c in columns):
+                continue
+            table_part, _, column_part = pattern.partition(".")
+            if not any(ch in table_part for ch in "*?[") and table_part not in tables:
+                findings.append(Finding("unknown-table", "error", f"grant to {role!r} names table {table_part!r}, which is not in the catalog", GRANTS_FILE, g.line))
+            elif not any(ch in table_part for ch in "*?[") and column_part:
+                findings.append(Finding("unknown-column", "error", f"grant to {role!r}: table {tables[table_part].name!r} has no column matching {column_part!r}", GRANTS_FILE, g.line))
+            else:
+                findings.append(Finding("unknown-table", "error", f"grant to {role!r}: {obj!r} matches no column of any catalog table", GRANTS_FILE, g.line))
+        elif act == "reveal" and pii_types is not None:
+            kind = obj.removeprefix("pii:")
+            if not obj.startswith("pii:") or not any(fnmatchcase(t, kind) for t in pii_types):
+                findings.append(Finding("unknown-pii-type", "warning", f"grant to {role!r} reveals {obj!r}, but the PII settings detect only {sorted(pii_types)}", GRANTS_FILE, g.line))
+        elif act == "retrieve" and collections is not None:
+            name = obj.removeprefix("collection:")
+            if not obj.startswith("collection:") or not any(fnmatchcase(c, name) for c in collections):
+                findings.append(Finding("unknown-collection", "warning", f"grant to {role!r} names {obj!r}, which documents.yaml does not define ({sorted(collections)})", GRANTS_FILE, g.line))
+    return findings
+
+
+class _Linter:
+    def __init__(self, bundle: Bundle, root: Path):
+        self.bundle = bundle
+        self.root = root
+        self.findings: list[Finding] = []
+        try:
+            self.rules_src = load_yaml(root / RULES_FILE)
+        except YamlProblem:  # it loaded a moment ago; a concurrent edit is not our problem here
+            self.rules_src = None
+        self.grant_lines = read_grant_lines(root / GRANTS_FILE)
+        self.role_sets = role_sets(bundle)
+        self.grant_roles = set(bundle.grants.roles)
+
+    def where(self, loc: tuple) -> tuple[str, int | None]:
+        if self.rules_src is None:
+            return RULES_FILE, None
+        file, _, line = self.rules_src.where(loc).partition(":")
+        return file, int(line) if line else None
+
+    def add(self, code: str, severity: str, message: str, loc: tuple | None = None, rule: str | None = None,
+            file: str | None = None, line: int | None = None) -> None:
+        if loc is not None:
+            file, line = self.where(loc)
+        self.findings.append(Finding(code, severity, message, file, line, rule))
+
+    def run(self) -> None:
+        b = self.bundle
+        self.findings += _grant_lines_findings(self.root, b.catalog, set(b.rules.pii.entities), self.collections())
+        self.check_rule_roles()
+        self.check_filters()
+        self.check_masks()
+        self.check_pii_columns()
+        self.check_roles_without_grants()
+        self.check_entities()
+
+    # -- helpers ---------------------------------------------------------------
+    def collections(self) -> set[str] | None:
+        path = self.root / "documents.yaml"
+        if not path.is_file():
+            return None
+        try:
+            data = load_yaml(path).data or {}
+        except YamlProblem:
+            return None
+        found = data.get("collections") if isinstance(data, dict) else None
+        if isinstance(found, dict):
+            return set(found)
+        if isinstance(found, list):
+            return {c.get("name") if isinstance(c, dict) else str(c) for c in found}
+        return None
+
+    def table_visible(self, roles: frozenset[str], table_name: str) -> bool:
+        table = self.bundle.catalog.table(table_name)
+        return table is not None and self.bundle.grants.table_access(roles, table).visible
+
+    def column_selectable(self, roles: frozenset[str], table_name: str, column: str) -> bool:
+        return self.bundle.grants.allowed(roles, f"{table_name}.{column}".lower(), "select")
+
+    # -- checks ----------------------------------------------------------------
+    def check_rule_roles(self) -> None:
+        """Roles in rules.yaml that exist nowhere in grants: the rule never matches them."""
+        kinds = [("row_filters", self.bundle.rules.row_filters), ("column_masks", self.bundle.rules.column_masks),
+                 ("denied_columns", self.bundle.rules.denied_columns)]
+        for section, rules in kinds:
+            for i, rule in enumerate(rules):
+                for key in ("roles", "except_roles"):
+                    for j, role in enumerate(getattr(rule, key, None) or ()):
+                        if role not in self.grant_roles:
+                            what = "is never excepted" if key == "except_roles" else "never matches it"
+                            self.add("unknown-role", "error",
+                                     f"rule {rule.id!r} names role {role!r}, which no line of grants.csv has (typo?); the rule {what}",
+                                     (section, i, key, j), rule.id)
+
+    def check_filters(self) -> None:
+        rules = self.bundle.rules.row_filters
+        for i, rule in enumerate(rules):
+            matching = [r for r in self.role_sets if _matches(rule.roles, (), r)]
+            if not matching:
+                self.add("never-applies", "warning", f"row filter {rule.id!r} matches no principal: none of its roles {rule.roles} is granted anything or held", ("row_filters", i, "roles"), rule.id)
+                continue
+            if not any(self.table_visible(r, rule.table) for r in matching):
+                self.add("never-applies", "warning", f"row filter {rule.id!r}: no principal with roles {rule.roles} may select from {rule.table!r}, so the filter never takes effect", ("row_filters", i, "table"), rule.id)
+                continue
+            if rule.restrictive:
+                continue
+            for k, other in enumerate(rules):
+                if k == i or other.restrictive or other.table.lower() != rule.table.lower():
+                    continue
+                if not all(_matches(other.roles, (), r) for r in matching):
+                    continue
+                if _normal_sql(other.where) == "TRUE" and _normal_sql(rule.where) != "TRUE":
+                    self.add("redundant-filter", "warning",
+                             f"permissive row filter {rule.id!r} is shadowed by {other.id!r} (where: TRUE), which matches every principal it matches; it never changes which rows are shown",
+                             ("row_filters", i), rule.id)
+                    break
+                if k < i and _normal_sql(other.where) == _normal_sql(rule.where):
+                    self.add("redundant-filter", "warning", f"row filter {rule.id!r} repeats {other.id!r} (same predicate, its roles covered)", ("row_filters", i), rule.id)
+                    break
+        # Row-governed tables a role may read where no permissive filter matches: always zero rows.
+        governed = {r.table.lower() for r in rules}
+        for table_name in sorted(governed):
+            table = self.bundle.catalog.table(table_name)
+            if table is None:
+                continue
+            permissive = [r for r in rules if r.table.lower() == table_name and not r.restrictive]
+            for roles in self.role_sets:
+                if roles and self.table_visible(roles, table.name) and not any(_matches(r.roles, (), roles) for r in permissive):
+                    if any(roles > other and self.table_visible(other, table.name) for other in self.role_sets if other and other != roles):
+                        continue  # report the smallest role sets only
+                    first = next(k for k, r in enumerate(rules) if r.table.lower() == table_name)
+                    self.add("no-rows-for-role", "info",
+                             f"roles {describe(roles)} may select from {table.name!r}, which is row-governed, but no permissive row filter matches them: they always see zero rows (add a filter, `where: \"TRUE\"` for full access)",
+                             ("row_filters", first, "table"))
+
+    def check_masks(self) -> None:
+        masks = self.bundle.rules.column_masks
+        for i, rule in enumerate(masks):
+            matching = [r for r in self.role_sets if _matches(rule.roles, rule.except_roles, r)]
+            if not matching:
+                self.add("never-applies", "warning", f"mask {rule.id!r} matches no principal (roles {rule.roles}, except {rule.except_roles})", ("column_masks", i), rule.id)
+                continue
+            earlier = [(k, m) for k, m in enumerate(masks[:i]) if m.table.lower() == rule.table.lower() and m.column.lower() == rule.column.lower()]
+            reachable = [r for r in matching if not any(_matches(m.roles, m.except_roles, r) for _, m in earlier)]
+            if not reachable:
+                names = ", ".join(repr(m.id) for _, m in earlier)
+                self.add("shadowed-mask", "warning",
+                         f"mask {rule.id!r} on {rule.table}.{rule.column} is unreachable: earlier rule(s) {names} match every principal it matches (the first matching mask wins)",
+                         ("column_masks", i), rule.id)
+                continue
+            if not any(self.column_selectable(r, rule.table, rule.column) for r in reachable):
+                self.add("mask-on-denied-column", "warning",
+                         f"mask {rule.id!r}: every principal it applies to is denied {rule.table}.{rule.column} by the grants, so the mask is never seen",
+                         ("column_masks", i), rule.id)
+
+    def check_pii_columns(self) -> None:
+        b = self.bundle
+        for table in b.catalog:
+            for column in table.columns:
+                if not column.pii:
+                    continue
+                masks = [m for m in b.rules.column_masks if m.table.lower() == table.name.lower() and m.column.lower() == column.name.lower()]
+                exposed = []
+                for roles in self.role_sets:
+                    if not self.column_selectable(roles, table.name, column.name):
+                        continue
+                    if any(_matches(m.roles, m.except_roles, roles) for m in masks):
+                        continue
+                    if b.grants.allowed(roles, f"pii:{column.pii}", "reveal"):
+                        continue
+                    exposed.append(roles)
+                minimal = [r for r in exposed if not any(o < r for o in exposed)]
+                if minimal:
+                    line = self._catalog_line(table.name, column.name)
+                    self.add("unmasked-pii", "warning",
+                             f"{table.name}.{column.name} is classified {column.pii} but roles {', '.join(describe(r) for r in minimal)} read it unmasked "
+                             f"with no `pii:{column.pii}, reveal` grant; add a column mask or a reveal grant",
+                             file=CATALOG_FILE, line=line)
+
+    def _catalog_line(self, table: str, column: str) -> int | None:
+        try:
+            src = load_yaml(self.root / CATALOG_FILE)
+        except (YamlProblem, OSError):
+            return None
+        for name, spec in (src.data or {}).get("tables", {}).items():
+            if name.lower() != table.lower():
+                continue
+            for j, col in enumerate(spec.get("columns") or ()):
+                if isinstance(col, dict) and str(col.get("name", "")).lower() == column.lower():
+                    return int(src.where(("tables", name, "columns", j)).partition(":")[2])
+        return None
+
+    def check_roles_without_grants(self) -> None:
+        b = self.bundle
+        granted = {g.fields[1] for g in self.grant_lines if g.fields[0] == "p" and len(g.fields) == 5 and g.fields[4] == "allow"}
+        sources: dict[str, tuple[str, int | None]] = {}
+        for g in self.grant_lines:
+            if g.fields[0] == "g" and len(g.fields) == 3:
+                for role in g.fields[1:]:
+                    sources.setdefault(role, (GRANTS_FILE, g.line))
+        for role in sorted(known_roles(b)):
+            if role in b.principals:
+                continue  # a `g` line may name a principal id as the member
+            if b.grants.expand_roles((role,)) & granted:
+                continue
+            file, line = sources.get(role, (None, None))
+            if file is None:
+                file, line = self._role_mention(role)
+            self.add("role-without-grants", "warning",
+                     f"role {role!r} is granted nothing (no `p, {role}, ..., allow` line, none inherited): principals holding only it see nothing",
+                     file=file, line=line)
+
+    def _role_mention(self, role: str) -> tuple[str | None, int | None]:
+        path = self.root / PRINCIPALS_FILE
+        for file, p in ((PRINCIPALS_FILE, path), (RULES_FILE, self.root / RULES_FILE)):
+            if p.is_file():
+                for lineno, text in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
+                    if re.search(rf"(?<![\w-]){re.escape(role)}(?![\w-])", text.split("#", 1)[0]):
+                        return file, lineno
+        return None, None
+
+    def check_entities(self) -> None:
+        """Entity scopes must name defined entities (rules.yaml `entities:` / `entity_scopes:`)."""
+        rules = self.bundle.rules
+        entities = getattr(rules, "entities", None)
+        scopes = getattr(rules, "entity_scopes", None)
+        if not scopes:
+            return
+        names = set(entities.keys()) if isinstance(entities, dict) else {getattr(e, "name", getattr(e, "id", None)) for e in entities or ()}
+        for i, scope in enumerate(scopes):
+            entity = getattr(scope, "entity", None)
+            if entity is not None and entity not in names:
+                self.add("unknown-entity", "error", f"entity scope {getattr(scope, 'id', i)!r} names entity {entity!r}, which `entities:` does not define ({sorted(n for n in names if n)})",
+                         ("entity_scopes", i, "entity"), getattr(scope, "id", None))
+            roles = getattr(scope, "roles", None) or ()
+            for j, role in enumerate(roles):
+                if role not in self.grant_roles:
+                    self.add("unknown-role", "error", f"entity scope {getattr(scope, 'id', i)!r} names role {role!r}, which no line of grants.csv has; the scope never matches it",
+                             ("entity_scopes", i, "roles", j), getattr(scope, "id", None))
+
+
+def _matches(roles: list[str] | None, except_roles, held: frozenset[str]) -> bool:
+    if held & set(except_roles or ()):
+        return False
+    return roles is None or bool(held & set(roles))
+
+
+def _normal_sql(text: str) -> str:
+    import sqlglot
+
+    try:
+        return sqlglot.parse_one(text, read="postgres").sql(dialect="postgres").upper()
+    except Exception:
+        return " ".join(text.split()).upper()
+
+
+def format_text(report: LintReport) -> str:
+    lines = [f"{f.where}: {f.severity}: [{f.code}] {f.message}" for f in report.findings]
+    summary = ", ".join(f"{report.count(s)} {s}{'s' if report.count(s) != 1 else ''}" for s in SEVERITIES)
+    status = "bundle loads" if report.loaded else "bundle does NOT load"
+    lines.append(f"{report.directory}: {summary} ({status})")
+    return "\n".join(lines)
