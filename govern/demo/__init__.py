@@ -1,0 +1,1 @@
+"""Demo dataset (a small CRM / order / support database) and demo questions for govern."""

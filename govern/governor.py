@@ -1,0 +1,389 @@
+"""The public entry point: one loaded bundle, one audit trail, many requests."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from threading import Lock
+from pathlib import Path
+from typing import Any
+
+from govern.audit import AuditTrail
+from govern.bundle import Bundle, Catalog, load_bundle
+from govern.errors import Denied, PolicyLoadError, QueryDenied, QueryFailed
+from govern.pii import MaskedText, PiiEngine
+from govern.principal import Principal
+from govern.sql.decision import SqlContext, SqlDecision
+from govern.sql.masks import SQLITE_HASH_FUNCTION
+from govern.sql.pipeline import govern_sql
+
+log = logging.getLogger("govern")
+
+DEFAULT_AUDIT_PATH = Path("audit") / "trail.jsonl"
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Rows of a governed query, with the decision that produced them.
+
+    ``pii`` counts the PII found (and masked, unless revealed) in free-text
+    values of the result; ``needs_review`` is set when a finding scored below
+    its threshold (masked anyway) so an application can hand the rows to a person.
+    """
+
+    columns: list[str]
+    rows: list[tuple]
+    decision: SqlDecision
+    pii: dict[str, int] = field(default_factory=dict)
+    needs_review: bool = False
+
+
+class Governor:
+    """Governs SQL (and, with the PII engine, passages) for principals under one bundle."""
+
+    def __init__(self, bundle: Bundle, *, audit: AuditTrail | None = None, hash_key: str | None = None):
+        self._bundle = bundle
+        self._pii_engines: dict[int, PiiEngine] = {}
+        self._pii_lock = Lock()
+        self.audit = audit if audit is not None else AuditTrail.to_file(os.environ.get("GOVERN_AUDIT_PATH", DEFAULT_AUDIT_PATH))
+        self._explicit_hash_key = hash_key
+        self._check_hash_key(bundle)
+
+    def _check_hash_key(self, bundle: Bundle) -> None:
+        """Refuse a bundle whose hash masks have no key (never unmasked or unkeyed hashes)."""
+        key_env = bundle.rules.settings.hash_key_env
+        key = self._explicit_hash_key if self._explicit_hash_key is not None else os.environ.get(key_env)
+        hash_masks = [m.id for p in bundle.policies.values() for rules in p.masks.values() for m in rules if m.kind == "hash"]
+        hash_masks += [f"pii.operators.{t}" for t, op in bundle.rules.pii.operators.items() if op.operator == "hash"]
+        if hash_masks and not key:
+            raise PolicyLoadError([f"rules.yaml: hash masks {hash_masks} need a secret key: set ${key_env} or pass hash_key="])
+        self._hash_key = key
+
+    @classmethod
+    def from_path(
+        cls,
+        directory: str | Path,
+        *,
+        audit: AuditTrail | str | Path | None = None,
+        hash_key: str | None = None,
+        catalog: Catalog | None = None,
+    ) -> Governor:
+        """Load the bundle in ``directory``; ``audit`` is a trail or a JSON-lines path."""
+        bundle = load_bundle(directory, catalog=catalog)
+        if isinstance(audit, (str, Path)):
+            audit = AuditTrail.to_file(audit)
+        return cls(bundle, audit=audit, hash_key=hash_key)
+
+    @property
+    def bundle(self) -> Bundle:
+        return self._bundle
+
+    def reload(self, directory: str | Path | None = None) -> Bundle:
+        """Load the bundle again (or another directory) and swap it in atomically.
+
+        A request in flight keeps the bundle it started with. If the new bundle
+        fails to load, the old one stays in force and PolicyLoadError is raised.
+        Either way the attempt is written to the audit trail.
+        """
+        old = self._bundle
+        path = Path(directory) if directory is not None else old.path
+        try:
+            new = load_bundle(path)
+            self._check_hash_key(new)
+        except PolicyLoadError as err:
+            self.audit.record(action="policy_load", principal={"id": "govern", "roles": [], "tenant": None},
+                              decision="deny", reasons=err.problems, bundle_hash=old.content_hash, input_text=str(path))
+            raise
+        self._bundle = new
+        self.audit.record(action="policy_load", principal={"id": "govern", "roles": [], "tenant": None},
+                          decision="allow", reasons=[f"replaced {old.content_hash}"], bundle_hash=new.content_hash, input_text=str(path))
+        return new
+
+    def principal(self, principal_id: str) -> Principal:
+        """A principal named in the bundle's principals.yaml."""
+        try:
+            return self._bundle.principals[principal_id]
+        except KeyError:
+            raise KeyError(f"no principal {principal_id!r} in {self._bundle.path / 'principals.yaml'}") from None
+
+    # -- SQL ------------------------------------------------------------------
+    def check_sql(self, sql: str, principal: Principal | dict, dialect: str = "duckdb", *, correlation_id: str | None = None) -> SqlDecision:
+        """Govern one SQL statement for ``principal``; never raises for a bad query, denies.
+
+        Writes one audit record (action check_sql) and returns its id as ``audit_id``.
+        """
+        started = time.perf_counter()
+        principal = _as_principal(principal)
+        ctx, reasons = self._govern(sql, principal, dialect)
+        decision = self._decision(ctx, reasons)
+        record = self.audit.record(action="check_sql", **self._sql_record(ctx, decision, started, correlation_id))
+        return decision.model_copy(update={"audit_id": record.event_id})
+
+    def execute(self, conn: Any, sql: str, principal: Principal | dict, dialect: str | None = None, *, correlation_id: str | None = None) -> QueryResult:
+        """Govern ``sql``, run it over a DB-API connection (DuckDB, psycopg 3, sqlite3) and mask free text in the rows.
+
+        Writes one audit record (action execute: rows returned, PII types and
+        counts masked). Raises QueryDenied, carrying the decision and its
+        reasons, when denied; a database error raises QueryFailed with the
+        message PII-masked (never the raw driver exception, which can quote data).
+        """
+        started = time.perf_counter()
+        principal = _as_principal(principal)
+        ctx, reasons = self._govern(sql, principal, dialect or dialect_of(conn))
+        decision = self._decision(ctx, reasons)
+        if not decision.allowed:
+            record = self.audit.record(action="execute", **self._sql_record(ctx, decision, started, correlation_id))
+            raise QueryDenied(decision.model_copy(update={"audit_id": record.event_id}))
+        try:
+            cursor = _cursor_for(conn, decision.dialect, bool(decision.params))
+            cursor.execute(decision.sql, decision.params) if decision.params else cursor.execute(decision.sql)
+            columns = [d[0] for d in cursor.description or ()]
+            rows = [tuple(r) for r in cursor.fetchall()]
+        except Exception as err:
+            # A database message can quote the data it failed on (a cast error quotes
+            # the whole value): mask it like result text before anyone sees it.
+            message = self.pii_engine(ctx.bundle).mask(str(err), reveal=self.revealed_types(principal, ctx.bundle)).text
+            record = self.audit.record(action="execute", error=f"{type(err).__name__}: {message}",
+                                       **self._sql_record(ctx, decision, started, correlation_id))
+            raise QueryFailed(decision.model_copy(update={"audit_id": record.event_id}), f"{type(err).__name__}: {message}") from None
+        rows, pii, needs_review = self._mask_free_text(ctx.bundle, decision, rows, principal)
+        fields = self._sql_record(ctx, decision, started, correlation_id)
+        fields.update(decision="mask" if pii else "rewrite", rows=len(rows), pii=pii, columns_shown=columns)
+        if needs_review:
+            fields["reasons"] = ["PII found below the confidence threshold was masked; rows need review"]
+        record = self.audit.record(action="execute", **fields)
+        return QueryResult(columns, rows, decision.model_copy(update={"audit_id": record.event_id}), pii, needs_review)
+
+    def _govern(self, sql: str, principal: Principal, dialect: str) -> tuple[SqlContext, list[str]]:
+        """Run the pipeline; the reasons are empty when allowed. Never raises for a bad query."""
+        bundle = self._bundle  # one bundle for the whole request, even if another is swapped in
+        ctx = SqlContext(sql=sql, principal=principal, dialect=dialect, bundle=bundle, hash_key=self._hash_key,
+                         roles=bundle.grants.expand_roles(tuple(principal.roles)))
+        try:
+            govern_sql(ctx)
+            return ctx, []
+        except Denied as denied:
+            return ctx, denied.reasons
+        except Exception as err:  # fail closed on anything unexpected, and say so
+            log.exception("internal error while governing a query")
+            return ctx, [f"internal error while governing the query ({type(err).__name__}: {err}); denied"]
+
+    def _decision(self, ctx: SqlContext, reasons: list[str]) -> SqlDecision:
+        allowed = not reasons
+        return SqlDecision(
+            allowed=allowed,
+            sql=ctx.governed_sql if allowed else None,
+            reasons=reasons,
+            policies=list(ctx.policies),
+            tables=list(ctx.tables),
+            columns=sorted(ctx.columns),
+            audit_id=None,
+            dialect=ctx.dialect,
+            params=[self._hash_key] * _parameter_count(ctx) if allowed and ctx.uses_hash_key else [],
+            bundle_hash=ctx.bundle.content_hash,
+        )
+
+    @staticmethod
+    def _sql_record(ctx: SqlContext, decision: SqlDecision, started: float, correlation_id: str | None) -> dict:
+        """Audit fields of a SQL decision (the hash key in params is never among them)."""
+        return dict(
+            principal=ctx.principal.summary(),
+            decision="rewrite" if decision.allowed else "deny",
+            reasons=decision.reasons,
+            input_text=ctx.sql,
+            input_sha256=hashlib.sha256(ctx.sql.encode()).hexdigest(),
+            tables=decision.tables,
+            columns=decision.columns,
+            policies=decision.policies,
+            bundle_hash=decision.bundle_hash,
+            governed_sql=decision.sql,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            correlation_id=correlation_id,
+            dialect=ctx.dialect,
+        )
+
+    # -- entities and retrieval: implemented in their own packages -------------
+    def entity_scope(self, principal: Principal | dict, entity: str, conn: Any = None):
+        """The principal's scope on ``entity`` as a SQL predicate and, with ``conn``, the resolved keys."""
+        from govern.entities import entity_scope
+
+        return entity_scope(self, principal, entity, conn)
+
+    def wrap_retriever(self, fn: Any, collection: str, **options: Any):
+        """Wrap a retriever callable so every call is authorized, filtered, masked and audited."""
+        from govern.retrieval import wrap_retriever
+
+        return wrap_retriever(self, fn, collection=collection, **options)
+
+    def retriever(self, collection: str, **options: Any):
+        """Decorator form of :meth:`wrap_retriever`."""
+        return lambda fn: self.wrap_retriever(fn, collection, **options)
+
+    # -- PII ------------------------------------------------------------------
+    def pii_engine(self, bundle: Bundle | None = None) -> PiiEngine:
+        """The PII engine of a bundle, built on first use (loading it costs ~a second)."""
+        bundle = bundle or self._bundle
+        with self._pii_lock:
+            engine = self._pii_engines.get(id(bundle))
+            if engine is None:
+                engine = PiiEngine(bundle.rules.pii, hash_key=self._hash_key)
+                self._pii_engines = {id(bundle): engine}  # one bundle in force: drop the old engine
+            return engine
+
+    def revealed_types(self, principal: Principal, bundle: Bundle | None = None) -> frozenset[str]:
+        """PII types the principal's grants show unmasked (`pii:TYPE, reveal`); default none."""
+        bundle = bundle or self._bundle
+        roles = bundle.grants.expand_roles(tuple(principal.roles))
+        return frozenset(t for t in bundle.rules.pii.entities if bundle.grants.allowed(roles, f"pii:{t}", "reveal"))
+
+    def mask_text(self, text: str, principal: Principal | dict, context: dict | None = None,
+                  conversation: str | None = None, *, correlation_id: str | None = None) -> MaskedText:
+        """Mask the PII in ``text`` that ``principal`` may not see; one audit record (types and counts, never values)."""
+        return self.mask_texts([text], principal, [context] if context is not None else None, conversation,
+                               correlation_id=correlation_id, action="mask_text")[0]
+
+    def mask_texts(self, texts: list[str], principal: Principal | dict, contexts: list[dict | None] | None = None,
+                   conversation: str | None = None, *, correlation_id: str | None = None, action: str = "mask_texts") -> list[MaskedText]:
+        """Batch form of mask_text: one engine pass and one audit record for all passages."""
+        started = time.perf_counter()
+        bundle = self._bundle
+        principal = _as_principal(principal)
+        reveal = self.revealed_types(principal, bundle)
+        masked = self.pii_engine(bundle).mask_many(list(texts), reveal=reveal, contexts=contexts,
+                                                   conversation=self.conversation_scope(principal, conversation))
+        counts = _sum_counts(m.masked_counts for m in masked)
+        self.audit.record(
+            action=action, principal=principal.summary(), decision="mask" if counts else "allow",
+            reasons=[f"{m.below_threshold} finding(s) below threshold masked for review" for m in masked if m.needs_review][:1],
+            input_sha256=self.input_digest("\x1f".join(texts)), pii=counts, rows=len(texts),
+            bundle_hash=bundle.content_hash, duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            correlation_id=correlation_id or conversation,
+        )
+        return masked
+
+    def reveal(self, text: str, principal: Principal | dict, conversation: str, *, correlation_id: str | None = None) -> str:
+        """Restore the principal's own pseudonyms of ``conversation`` in ``text``, only for types they may see.
+
+        Pseudonyms are kept per (principal, conversation): another principal who
+        learns or guesses the conversation id restores nothing. Audited (types, never values).
+        """
+        principal = _as_principal(principal)
+        revealed = self.revealed_types(principal)
+        out = self.pii_engine().reveal(text, self.conversation_scope(principal, conversation), reveal=revealed)
+        self.audit.record(action="reveal", principal=principal.summary(), decision="allow" if out != text else "mask",
+                          reasons=[f"revealable types: {sorted(revealed)}"], input_sha256=self.input_digest(text),
+                          bundle_hash=self._bundle.content_hash, correlation_id=correlation_id or conversation)
+        return out
+
+    @staticmethod
+    def conversation_scope(principal: Principal, conversation: str | None) -> str | None:
+        """The pseudonym-vault key of a conversation: conversations are per principal."""
+        return None if conversation is None else f"{principal.id}\x1f{conversation}"
+
+    def input_digest(self, text: str) -> str | None:
+        """A digest of a passage or retrieval query for the audit trail.
+
+        Keyed (HMAC-SHA256 with the configured secret): a plain SHA-256 of a short
+        text next to its masked form lets anyone with the trail brute-force the
+        masked values. Without a key, no digest is written.
+        """
+        if not self._hash_key:
+            return None
+        return hmac.new(self._hash_key.encode(), text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+    def _mask_free_text(self, bundle: Bundle, decision: SqlDecision, rows: list[tuple], principal: Principal):
+        """Mask PII in result values when the query read a table with a column the catalog marks as free text.
+
+        Every string in the result is scanned, not only the free-text column's
+        own, and so is every string inside lists, structs and maps (an engine can
+        wrap text in those); bytes are decoded and scanned as text. The SQL side
+        (authorize) already allows such a column only as a plain projection.
+        Returns (rows, PII counts masked, needs_review).
+        """
+        # Keyed on the tables read, not the columns: a selector the column bookkeeping
+        # cannot see must not switch the scan off.
+        free_tables = {t.name for t in bundle.catalog if any(c.free_text for c in t.columns)}
+        if not free_tables & set(decision.tables):
+            return rows, {}, False
+        texts: list[str] = []
+        for row in rows:
+            for value in row:
+                _collect_strings(value, texts)
+        if not texts:
+            return rows, {}, False
+        masked = self.pii_engine(bundle).mask_many(texts, reveal=self.revealed_types(principal, bundle))
+        replacements = iter(m.text for m in masked)
+        out = [tuple(_replace_strings(v, replacements) for v in row) for row in rows]
+        return out, _sum_counts(m.masked_counts for m in masked), any(m.needs_review for m in masked)
+
+
+def _collect_strings(value: Any, into: list[str]) -> None:
+    if isinstance(value, str):
+        into.append(value)
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        into.append(bytes(value).decode("utf-8", "replace"))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _collect_strings(k, into)
+            _collect_strings(v, into)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for v in value:
+            _collect_strings(v, into)
+
+
+def _replace_strings(value: Any, masked) -> Any:
+    """``value`` with its strings replaced, in _collect_strings order (bytes come back as text)."""
+    if isinstance(value, (str, bytes, bytearray, memoryview)):
+        return next(masked)
+    if isinstance(value, dict):
+        return {_replace_strings(k, masked): _replace_strings(v, masked) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_replace_strings(v, masked) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return type(value)(_replace_strings(v, masked) for v in value)
+    return value
+
+
+def _as_principal(principal: Principal | dict) -> Principal:
+    return principal if isinstance(principal, Principal) else Principal.model_validate(principal)
+
+
+def _sum_counts(counts) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for c in counts:
+        for k, v in c.items():
+            total[k] = total.get(k, 0) + v
+    return total
+
+
+def dialect_of(conn: Any) -> str:
+    """The sqlglot dialect of a DB-API connection."""
+    module = type(conn).__module__.split(".")[0].lstrip("_")
+    try:
+        return {"duckdb": "duckdb", "psycopg": "postgres", "sqlite3": "sqlite"}[module]
+    except KeyError:
+        raise ValueError(f"cannot tell the SQL dialect of a {module} connection; pass dialect=") from None
+
+
+def _parameter_count(ctx: SqlContext) -> int:
+    # $1 is reused on PostgreSQL and DuckDB; sqlite's `?` needs the key once per use.
+    return 1 if ctx.dialect != "sqlite" else ctx.parameter_count
+
+
+def _cursor_for(conn: Any, dialect: str, has_params: bool):
+    if dialect == "sqlite":
+        conn.create_function(SQLITE_HASH_FUNCTION, 1, _sha256_hex, deterministic=True)
+    if has_params and dialect == "postgres":
+        import psycopg
+
+        # A raw cursor binds $1 natively and leaves '%' in the query alone.
+        return psycopg.RawCursor(conn)
+    return conn.cursor()
+
+
+def _sha256_hex(value: Any) -> str | None:
+    return None if value is None else hashlib.sha256(str(value).encode("utf-8")).hexdigest()
