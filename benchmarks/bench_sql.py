@@ -1,0 +1,115 @@
+"""check_sql against a bare sqlglot parse + generate of the same query, side by side in one run.
+
+For every corpus query (../shared/corpus/text2sql/queries.jsonl) and one principal
+of that database's test bundle, take the median of N timed runs of
+  bare:     sqlglot.parse_one(sql, read=d).sql(dialect=d)
+  governed: gov.check_sql(sql, principal, dialect=d)   (null audit sink)
+interleaved so machine noise hits both alike, and print the distribution of the
+ratio governed / bare. Also reports check_sql with the JSON-lines audit file on.
+
+    python benchmarks/bench_sql.py [--repeat 15] [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sqlglot
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from govern import Governor  # noqa: E402
+from govern.audit import AuditTrail  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpus" / "text2sql" / "queries.jsonl"
+BUNDLES = ROOT / "tests" / "corpus" / "policies"
+
+
+def median_ns(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter_ns()
+        fn()
+        times.append(time.perf_counter_ns() - t)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--limit", type=int, default=None)
+    args = parser.parse_args()
+    os.environ.setdefault("GOVERN_HASH_KEY", "bench-key-bench-key")
+
+    queries = [json.loads(line) for line in CORPUS.read_text().splitlines() if line.strip()][: args.limit]
+    governors, principals, unverified = {}, {}, {}
+    audited = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for db in sorted({q["db"] for q in queries}):
+            governors[db] = Governor.from_path(BUNDLES / db, audit=AuditTrail.null())
+            principals[db] = next(iter(governors[db].bundle.principals.values()))
+            audited[db] = Governor.from_path(BUNDLES / db, audit=AuditTrail.to_file(Path(tmp) / f"{db}.jsonl"))
+            unverified[db] = Governor.from_path(_without_output_check(BUNDLES / db, Path(tmp) / db), audit=AuditTrail.null())
+
+        ratios, audit_ratios, fast_ratios, allowed, bare_us, governed_us = [], [], [], 0, [], []
+        for q in queries:
+            sql, dialect, db = q["sql"], q["dialect"], q["db"]
+            try:
+                sqlglot.parse_one(sql, read=dialect).sql(dialect=dialect)
+            except Exception:
+                continue
+            gov, who = governors[db], principals[db]
+            allowed += gov.check_sql(sql, who, dialect=dialect).allowed
+            for _ in range(2):  # warm caches on both sides
+                sqlglot.parse_one(sql, read=dialect).sql(dialect=dialect)
+                gov.check_sql(sql, who, dialect=dialect)
+            bare = median_ns(lambda: sqlglot.parse_one(sql, read=dialect).sql(dialect=dialect), args.repeat)
+            governed = median_ns(lambda: gov.check_sql(sql, who, dialect=dialect), args.repeat)
+            with_audit = median_ns(lambda: audited[db].check_sql(sql, who, dialect=dialect), args.repeat)
+            fast = median_ns(lambda: unverified[db].check_sql(sql, who, dialect=dialect), args.repeat)
+            fast_ratios.append(fast / bare)
+            ratios.append(governed / bare)
+            bare_us.append(bare / 1000)
+            governed_us.append(governed / 1000)
+            audit_ratios.append(with_audit / bare)
+
+    def describe(name, values):
+        qs = statistics.quantiles(values, n=20)
+        print(f"{name:<34} median {statistics.median(values):5.2f}  p10 {qs[1]:5.2f}  p90 {qs[17]:5.2f}  max {max(values):5.2f}")
+
+    print(f"sqlglot {sqlglot.__version__} (compiled: {_compiled()}); {len(ratios)} corpus queries, {allowed} allowed; median of {args.repeat} runs each")
+    print(f"absolute medians: bare parse+generate {statistics.median(bare_us):.0f} us, check_sql {statistics.median(governed_us):.0f} us")
+    describe("check_sql / bare parse+generate", ratios)
+    describe("check_sql+audit file / bare", audit_ratios)
+    describe("check_sql, verify_output off / bare", fast_ratios)
+
+
+def _without_output_check(bundle: Path, copy: Path) -> Path:
+    """A copy of the bundle with settings.verify_output false."""
+    import shutil
+
+    import yaml
+
+    shutil.copytree(bundle, copy)
+    rules = yaml.safe_load((copy / "rules.yaml").read_text())
+    rules.setdefault("settings", {})["verify_output"] = False
+    (copy / "rules.yaml").write_text(yaml.safe_dump(rules, sort_keys=False))
+    return copy
+
+
+def _compiled() -> bool:
+    import sqlglot.parser
+
+    return sqlglot.parser.__file__.endswith(".so")  # sqlglotc installs compiled modules in place
+
+
+if __name__ == "__main__":
+    main()
