@@ -1,0 +1,1 @@
+"""Independent oracles for the demo bundle: hand-written SQL views, no govern code."""
