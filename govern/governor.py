@@ -223,6 +223,17 @@ class Governor:
         """Decorator form of :meth:`wrap_retriever`."""
         return lambda fn: self.wrap_retriever(fn, collection, **options)
 
+    def sql_retriever(self, conn: Any, table: str, collection: str, **options: Any):
+        """A governed retriever over a catalogued table of chunks whose query goes through :meth:`check_sql`.
+
+        Store options (``id_column``, ``text_column``, ``metadata_columns``, ``score``,
+        ``search_columns``, ``descending``, ``dialect``, ``schema``) go to
+        :class:`govern.retrieval.sql_store.SqlChunkStore`, the rest to the GovernedRetriever.
+        """
+        from govern.retrieval.sql_store import sql_retriever
+
+        return sql_retriever(self, conn, table, collection, **options)
+
     # -- PII ------------------------------------------------------------------
     def pii_engine(self, bundle: Bundle | None = None) -> PiiEngine:
         """The PII engine of a bundle, built on first use (loading it costs ~a second)."""

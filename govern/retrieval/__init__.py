@@ -9,10 +9,13 @@
 Document rules live in the bundle's optional ``documents.yaml`` (see
 ``govern.retrieval.models``); one predicate tree per rule yields the Python
 post-filter and the store filters (LangChain callable, Mongo-style dict, SQL WHERE).
+``gov.sql_retriever(conn, table, collection, ...)`` (``govern.retrieval.sql_store``)
+searches a catalogued table of chunks with a query that goes through the SQL guard.
 """
 
 from govern.retrieval.models import CollectionSpec, DocumentRule, DocumentsFile
 from govern.retrieval.rules import DOCUMENTS_FILE, DocumentFilter, DocumentRules, derive_filter, document_rules, load_documents
+from govern.retrieval.sql_store import ChunkStoreError, SqlChunkStore, keyword_score, sql_retriever, vector_distance
 from govern.retrieval.wrapper import (
     DroppedDocument,
     GovernedRetriever,
@@ -24,6 +27,7 @@ from govern.retrieval.wrapper import (
 )
 
 __all__ = [
+    "ChunkStoreError",
     "CollectionSpec",
     "DOCUMENTS_FILE",
     "DocumentFilter",
@@ -35,9 +39,13 @@ __all__ = [
     "RetrievalDecision",
     "RetrievalDenied",
     "RetrievalResult",
+    "SqlChunkStore",
     "derive_filter",
     "document_rules",
+    "keyword_score",
     "load_documents",
     "resolve_scope_keys",
+    "sql_retriever",
+    "vector_distance",
     "wrap_retriever",
 ]

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from govern.errors import Denied, GovernError
+from govern.errors import Denied, GovernError, QueryDenied
 from govern.principal import Principal
 from govern.retrieval import documents as D
 from govern.retrieval import predicate as P
@@ -63,6 +63,8 @@ class RetrievalDecision(BaseModel):
     pii: dict[str, int] = Field(default_factory=dict, description="PII type -> count masked in the returned text")
     needs_review: bool = False
     audit_id: str | None = None
+    store_audit_ids: list[str] = Field(default_factory=list, description="audit records the store wrote for this call "
+                                       "(the SQL chunk store: its check_sql decisions, which hold the chunk query)")
     bundle_hash: str | None = None
 
     @property
@@ -129,6 +131,14 @@ class GovernedRetriever:
     * ``"filter"``: the :class:`DocumentFilter` itself (``.sql()``, ``.mongo()``, ``.matches()``)
     * a callable ``DocumentFilter -> store filter`` (adapters; raising ValueError means "cannot push down")
 
+    With ``principal_param`` / ``correlation_param`` set, ``fn`` also gets the
+    principal and the call's correlation id under those keyword names (a store
+    that governs its own query needs them). A store may return a list with an
+    ``audit_ids`` attribute (recorded as ``store_audit_ids``) and may raise
+    ``QueryDenied``, which denies the call with the guard's reasons. The SQL
+    chunk store (:mod:`govern.retrieval.sql_store`, ``gov.sql_retriever``) is
+    this class around a table of chunks whose query goes through ``check_sql``.
+
     Without one the store is asked for ``k * overfetch`` documents (bounded by
     ``max_fetch``, more rounds while it keeps returning full pages). Either way
     every returned document is checked again before it is masked.
@@ -173,6 +183,8 @@ class GovernedRetriever:
         conn: Any = None,
         entity_scope: Callable[[Principal, str], Any] | None = None,
         on_deny: str = "raise",
+        principal_param: str | None = None,
+        correlation_param: str | None = None,
     ):
         if isinstance(filter_form, str) and filter_form not in FILTER_FORMS:
             raise ValueError(f"filter_form must be one of {FILTER_FORMS} or a callable, not {filter_form!r}")
@@ -191,6 +203,7 @@ class GovernedRetriever:
             raise ValueError("max_k must be at least 1")
         self.max_k = None if max_k is None else int(max_k)
         self.conn, self.entity_scope, self.on_deny = conn, entity_scope, on_deny
+        self.principal_param, self.correlation_param = principal_param, correlation_param
         self.__wrapped__ = fn
         self.__doc__ = getattr(fn, "__doc__", None)
 
@@ -227,6 +240,7 @@ class GovernedRetriever:
         pushed = form is not None
         fetch_k = k if pushed else min(k * overfetch, max_fetch)
         rounds = 0
+        store_ids: list[str] = []
         while True:
             rounds += 1
             call = dict(kwargs)
@@ -234,14 +248,25 @@ class GovernedRetriever:
                 call[self.k_param] = fetch_k
             if pushed:
                 call[self.filter_param] = store_filter
+            if self.principal_param:
+                call[self.principal_param] = principal
+            if self.correlation_param:
+                call[self.correlation_param] = correlation_id or conversation
             try:
-                raw = list(self.fn(query, **call) or ())
+                out = self.fn(query, **call)
+                store_ids += [str(i) for i in getattr(out, "audit_ids", None) or ()]
+                raw = list(out or ())
+            except QueryDenied as err:  # the store's own query was denied by the SQL guard
+                store_ids += [err.decision.audit_id] if err.decision.audit_id else []
+                return self._deny(base, [f"the store's query was denied by the SQL guard: {r}" for r in err.decision.reasons],
+                                  list(flt.policies), query, principal, started, correlation_id or conversation, store_ids)
             except Exception as err:
+                failed = getattr(getattr(err, "decision", None), "audit_id", None)  # QueryFailed: the store's check_sql record
                 gov.audit.record(action="retrieve", principal=principal.summary(), decision="deny",
                                  reasons=[f"the retriever failed: {type(err).__name__}"], error=f"{type(err).__name__}: {err}",
                                  input_sha256=self._digest(query), policies=list(flt.policies), bundle_hash=bundle.content_hash,
                                  duration_ms=_ms(started), correlation_id=correlation_id or conversation, collection=self.collection,
-                                 k=k, **_requested(base))
+                                 k=k, **_requested(base), **_store_ids(store_ids + ([str(failed)] if failed else [])))
                 raise
             permitted, dropped = self._post_filter(raw, flt, coll.id_field)
             exhausted = self.k_param is None or len(raw) < fetch_k
@@ -263,7 +288,7 @@ class GovernedRetriever:
             allowed=True, reasons=reasons, policies=list(flt.policies), filter=flt.describe(), pushed_down=pushed,
             filter_form=form, fetched=len(raw), rounds=rounds, returned_ids=ids,
             dropped=len(dropped), dropped_by_reason=_by_reason(dropped), surplus=max(0, len(permitted) - k), pii=pii,
-            needs_review=needs_review, **base,
+            needs_review=needs_review, store_audit_ids=store_ids, **base,
         )
         record = gov.audit.record(
             action="retrieve", principal=principal.summary(), decision="drop" if dropped else "mask" if pii else "allow",
@@ -272,6 +297,7 @@ class GovernedRetriever:
             duration_ms=_ms(started), correlation_id=correlation_id or conversation,
             collection=self.collection, k=k, **_requested(base), fetched=len(raw), rounds=rounds, pushed_down=pushed, filter_form=form,
             returned_ids=json.dumps(ids), dropped_ids=json.dumps({i: r for i, r in dropped}, sort_keys=True),
+            **_store_ids(store_ids),
         )
         return RetrievalResult(docs, decision.model_copy(update={"audit_id": record.event_id}))
 
@@ -423,14 +449,15 @@ class GovernedRetriever:
         return self.gov.pii_engine(bundle).mask(query).text
 
     def _deny(self, base: dict, reasons: list[str], policies: list[str], query: str, principal: Principal,
-              started: float, correlation_id: str | None) -> RetrievalResult:
+              started: float, correlation_id: str | None, store_ids: list[str] = ()) -> RetrievalResult:
         record = self.gov.audit.record(
             action="retrieve", principal=principal.summary(), decision="deny", reasons=reasons,
             input_text=self._audit_query(query, self.gov.bundle), input_sha256=self._digest(query), policies=policies,
             bundle_hash=base["bundle_hash"], documents=0, duration_ms=_ms(started), correlation_id=correlation_id,
-            collection=self.collection, k=base["k"], **_requested(base),
+            collection=self.collection, k=base["k"], **_requested(base), **_store_ids(store_ids),
         )
-        decision = RetrievalDecision(allowed=False, reasons=reasons, policies=policies, audit_id=record.event_id, **base)
+        decision = RetrievalDecision(allowed=False, reasons=reasons, policies=policies, audit_id=record.event_id,
+                                     store_audit_ids=list(store_ids), **base)
         if self.on_deny == "raise":
             raise RetrievalDenied(decision)
         return RetrievalResult([], decision)
@@ -483,6 +510,11 @@ def _keys_of(result: Any):
 def _requested(base: dict) -> dict:
     """``k_requested`` for the audit record, only when k was clamped."""
     return {"k_requested": base["k_requested"]} if base.get("k_requested") is not None else {}
+
+
+def _store_ids(ids) -> dict:
+    """``store_audit_ids`` for the audit record, only when the store wrote records of its own."""
+    return {"store_audit_ids": json.dumps(list(ids))} if ids else {}
 
 
 def _by_reason(dropped: list[tuple[str, str]]) -> dict[str, int]:
