@@ -5,9 +5,12 @@ of that database's test bundle, take the median of N timed runs of
   bare:     sqlglot.parse_one(sql, read=d).sql(dialect=d)
   governed: gov.check_sql(sql, principal, dialect=d)   (null audit sink)
 interleaved so machine noise hits both alike, and print the distribution of the
-ratio governed / bare. Also reports check_sql with the JSON-lines audit file on.
+ratio governed / bare. Also reports check_sql with the JSON-lines audit file on,
+and with --breakdown where its time goes: each pass of the pipeline timed as
+check_sql runs it, and what check_sql spends outside the passes (building the
+decision, the audit record).
 
-    python benchmarks/bench_sql.py [--repeat 15] [--limit N]
+    python benchmarks/bench_sql.py [--repeat 15] [--limit N] [--breakdown]
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--breakdown", action="store_true", help="also time each pass of the pipeline")
     args = parser.parse_args()
     os.environ.setdefault("GOVERN_HASH_KEY", "bench-key-bench-key")
 
@@ -60,6 +64,7 @@ def main() -> None:
             unverified[db] = Governor.from_path(_without_output_check(BUNDLES / db, Path(tmp) / db), audit=AuditTrail.null())
 
         ratios, audit_ratios, fast_ratios, allowed, bare_us, governed_us = [], [], [], 0, [], []
+        shares: dict[str, list[float]] = {}
         for q in queries:
             sql, dialect, db = q["sql"], q["dialect"], q["db"]
             try:
@@ -80,6 +85,11 @@ def main() -> None:
             bare_us.append(bare / 1000)
             governed_us.append(governed / 1000)
             audit_ratios.append(with_audit / bare)
+            if args.breakdown:
+                steps = pass_times(gov, sql, who, dialect, args.repeat)
+                steps["outside the passes (decision, audit record)"] = governed - sum(steps.values())
+                for name, ns in steps.items():
+                    shares.setdefault(name, []).append(ns / bare)
 
     def describe(name, values):
         qs = statistics.quantiles(values, n=20)
@@ -90,6 +100,33 @@ def main() -> None:
     describe("check_sql / bare parse+generate", ratios)
     describe("check_sql+audit file / bare", audit_ratios)
     describe("check_sql, verify_output off / bare", fast_ratios)
+    if shares:
+        print("where check_sql's time goes, each part / bare parse+generate of the same query (medians do not add up):")
+        for name, values in shares.items():
+            print(f"  {name:<45} median {statistics.median(values):5.2f}")
+
+
+def pass_times(gov: Governor, sql: str, who, dialect: str, repeat: int) -> dict[str, float]:
+    """Median time of each pass over ``repeat`` runs of the pipeline, run as check_sql runs it;
+    a denied query has no time for the passes after the one that denied it."""
+    from govern.errors import Denied
+    from govern.sql.decision import SqlContext
+    from govern.sql.passes import PASSES
+
+    bundle = gov.bundle
+    runs: dict[str, list[int]] = {step.__name__: [] for step in PASSES}
+    for _ in range(repeat):
+        ctx = SqlContext(sql=sql, principal=who, dialect=dialect, bundle=bundle, hash_key=os.environ["GOVERN_HASH_KEY"],
+                         roles=bundle.grants.expand_roles(tuple(who.roles)))
+        for step in PASSES:
+            start = time.perf_counter_ns()
+            try:
+                step(ctx)
+            except Denied:
+                break
+            finally:
+                runs[step.__name__].append(time.perf_counter_ns() - start)
+    return {name: statistics.median(times) for name, times in runs.items() if times}
 
 
 def _without_output_check(bundle: Path, copy: Path) -> Path:

@@ -6,10 +6,12 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 
 from govern.bundle.catalog import Table
 from govern.bundle.loader import Bundle
 from govern.principal import Principal
+from govern.sql.dialect import sqlglot_dialect
 
 
 class SqlDecision(BaseModel):
@@ -68,8 +70,13 @@ class SqlContext:
     uses_hash_key: bool = False
     parameter_count: int = 0  # `?` placeholders in the governed SQL (sqlite hash masks)
     relations: list = field(default_factory=list)  # (stand-in Var, rendered relation SQL) per governed reference
-    skeleton_sql: str | None = None  # the governed SQL with stand-ins for the relations (verify_output)
+    skeleton_sql: str | None = None  # the governed SQL with markers for the relations (verify_output)
     governed_sql: str | None = None
+
+    @property
+    def sqlglot_dialect(self) -> Dialect:
+        """The shared sqlglot Dialect for ``dialect`` (raises ValueError for an unknown name)."""
+        return sqlglot_dialect(self.dialect)
 
     def applied(self, *policy_ids: str) -> None:
         for pid in policy_ids:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import sqlglot
 from sqlglot.errors import ParseError, TokenError
 
 from govern.errors import Denied
 from govern.sql.decision import SqlContext
+from govern.sql.dialect import parse as parse_sql
 
 
 def parse(ctx: SqlContext) -> None:
     try:
-        statements = [s for s in sqlglot.parse(ctx.sql, read=ctx.dialect) if s is not None]
+        statements = [s for s in parse_sql(ctx.sql, ctx.dialect) if s is not None]
     except (ParseError, TokenError) as err:
         raise Denied(f"could not parse the query as {ctx.dialect} SQL: {str(err).splitlines()[0]}") from None
     except ValueError as err:  # unknown dialect name

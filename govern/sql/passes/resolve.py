@@ -19,7 +19,7 @@ name base tables; a user's CTE must never be able to stand in for one.
 from __future__ import annotations
 
 from sqlglot import exp
-from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
 
 from govern.errors import Denied
 from govern.sql.decision import SqlContext, TableRef
@@ -28,10 +28,10 @@ ALLOWED_TABLE_ARGS = frozenset({"this", "db", "alias"})
 
 
 def resolve(ctx: SqlContext) -> None:
-    ctx.tree = normalize_identifiers(ctx.tree, dialect=ctx.dialect)
+    tables, ctes = normalize_and_collect(ctx.tree, ctx.sqlglot_dialect)
     reasons: list[str] = []
     bindings: list[tuple[exp.Table, exp.CTE]] = []
-    for node in ctx.tree.find_all(exp.Table):
+    for node in tables:
         if not isinstance(node.this, exp.Identifier):
             continue  # UNNEST and friends: checked by check_statement, read nothing stored
         cte = defining_cte(node)
@@ -43,11 +43,48 @@ def resolve(ctx: SqlContext) -> None:
         ctx.references.append(TableRef(node))
     if reasons:
         raise Denied(*dict.fromkeys(reasons))
-    _rename_shadowing_ctes(ctx, bindings)
+    _rename_shadowing_ctes(ctx, bindings, ctes)
 
 
-def _rename_shadowing_ctes(ctx: SqlContext, bindings: list[tuple[exp.Table, exp.CTE]]) -> None:
-    ctes = list(ctx.tree.find_all(exp.CTE))
+def normalize_and_collect(tree: exp.Expression, dialect: Dialect) -> tuple[list[exp.Table], list[exp.CTE]]:
+    """sqlglot's normalize_identifiers on ``tree`` (in place), and its Table and CTE
+    nodes in breadth-first order (find_all's), all from one walk of the tree.
+
+    As in normalize_identifiers, a node marked case-sensitive (a
+    ``/* sqlglot.meta case_sensitive */`` comment) keeps its identifiers and
+    those below it as written; its tables and CTEs are still collected.
+    """
+    tables: list[exp.Table] = []
+    ctes: list[exp.CTE] = []
+    identifiers: list[exp.Identifier] = []
+    kept: list[exp.Expression] = []
+    for node in tree.walk():
+        if isinstance(node, exp.Identifier):
+            identifiers.append(node)
+        elif isinstance(node, exp.Table):
+            tables.append(node)
+        elif isinstance(node, exp.CTE):
+            ctes.append(node)
+        if node.meta_get("case_sensitive"):
+            kept.append(node)
+    skip = {id(n) for root in kept for n in root.walk()}
+    folds_lower = _folds_to_lower(dialect)
+    for identifier in identifiers:
+        if id(identifier) in skip:
+            continue
+        if folds_lower and identifier.this == identifier.this.lower():
+            continue  # already folded: the call would set the same name (most names are)
+        dialect.normalize_identifier(identifier)  # sets the folded name in place
+    return tables, ctes
+
+
+def _folds_to_lower(dialect: Dialect) -> bool:
+    """The dialect folds names with sqlglot's base rule, to lower case (PostgreSQL, DuckDB, SQLite)."""
+    return type(dialect).normalize_identifier is Dialect.normalize_identifier and dialect.normalization_strategy in (
+        NormalizationStrategy.LOWERCASE, NormalizationStrategy.CASE_INSENSITIVE)
+
+
+def _rename_shadowing_ctes(ctx: SqlContext, bindings: list[tuple[exp.Table, exp.CTE]], ctes: list[exp.CTE]) -> None:
     if not ctes:
         return
     taken = {t.name.lower() for t in ctx.bundle.catalog} | {c.alias.lower() for c in ctes}

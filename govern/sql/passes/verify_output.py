@@ -6,8 +6,10 @@ parse back to exactly one query whose base-table reads, CTEs, unknown or
 denied function calls and parameters are the ones in the tree govern
 generated it from. Anything else denies.
 
-The check runs on the query with a stand-in for each governed relation (the
-part that came from the user); each relation's own text was parsed back and
+The check runs on the query with a marker table in each governed relation's
+place (the part that came from the user; emit splices the relations' text
+into exactly that text), so each relation's place must read back as one
+table read, of its marker. Each relation's own text was parsed back and
 checked the same way when it was rendered (relation.render), once per
 principal's values. That keeps the cost to parsing the user's query again.
 """
@@ -16,11 +18,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-import sqlglot
 from sqlglot import exp
 
 from govern.errors import Denied
 from govern.sql.decision import SqlContext
+from govern.sql.dialect import parse as parse_sql
 from govern.sql.passes.check_statement import ALLOWED_ANONYMOUS, DENIED_FUNCTIONS, DENIED_TYPED
 from govern.sql.passes.resolve import defining_cte
 
@@ -29,8 +31,25 @@ def _denied(name: str) -> bool:
     return bool(DENIED_FUNCTIONS.match(name)) or name.upper() in DENIED_TYPED
 
 
-def _name(node: exp.Func) -> str:
-    return str(node.name) if isinstance(node, exp.Anonymous) else node.sql_name()
+# What footprint does with a node, decided once per node class (a tree has many
+# nodes but few classes): most classes reach nothing and cost one dict lookup.
+_TABLE, _CTE, _ANONYMOUS, _DENIED_TYPED, _PARAMETER = "table", "cte", "anonymous", "denied typed", "parameter"
+_KINDS: dict[type, str | None] = {}
+
+
+def _kind(cls: type) -> str | None:
+    if issubclass(cls, exp.Table):
+        return _TABLE
+    if issubclass(cls, exp.CTE):
+        return _CTE
+    if issubclass(cls, exp.Anonymous):
+        return _ANONYMOUS
+    if issubclass(cls, exp.Func):
+        # A typed function's name is its class's (sql_name is a classmethod).
+        return _DENIED_TYPED if _denied(cls.sql_name()) else None
+    if issubclass(cls, (exp.Parameter, exp.Placeholder)):
+        return _PARAMETER
+    return None
 
 
 def footprint(tree: exp.Expression, allowed: frozenset[str] = ALLOWED_ANONYMOUS) -> Counter:
@@ -41,24 +60,41 @@ def footprint(tree: exp.Expression, allowed: frozenset[str] = ALLOWED_ANONYMOUS)
     function what was built as an anonymous one (ENCODE, SHA256), so counting
     them would compare spellings, not reach."""
     seen: Counter = Counter()
+    kinds = _KINDS
+    named: list[exp.Table] = []  # tables named by an identifier: base tables or CTE references
     for node in tree.walk():
-        if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier) and defining_cte(node) is None:
-            seen[("table", node.name.lower())] += 1
-        elif isinstance(node, exp.Table):
-            seen[("table function", type(node.this).__name__.lower())] += 1
-        elif isinstance(node, exp.CTE):
+        cls = type(node)
+        kind = kinds[cls] if cls in kinds else kinds.setdefault(cls, _kind(cls))
+        if kind is None:
+            continue
+        if kind is _TABLE:
+            if isinstance(node.this, exp.Identifier):
+                named.append(node)
+            else:
+                seen[("table function", type(node.this).__name__.lower())] += 1
+        elif kind is _CTE:
             seen[("cte", node.alias.lower())] += 1  # an injected CTE could stand in for a lookup table
-        elif isinstance(node, exp.Func) and (_denied(_name(node)) or (
-                isinstance(node, exp.Anonymous) and _name(node).lower() not in allowed)):
-            seen[("function", _name(node).lower())] += 1
-        if isinstance(node, (exp.Parameter, exp.Placeholder)):
+        elif kind is _ANONYMOUS:
+            name = str(node.name)
+            if _denied(name) or name.lower() not in allowed:
+                seen[("function", name.lower())] += 1
+        elif kind is _DENIED_TYPED:
+            seen[("function", cls.sql_name().lower())] += 1
+        else:
             seen[("parameter", "")] += 1
+    # Without a CTE anywhere above, no name can refer to one: skip the lookups up the tree.
+    no_ctes = tree.parent is None and not any(what == "cte" for what, _ in seen)
+    for node in named:
+        if no_ctes or defining_cte(node) is None:
+            seen[("table", node.name.lower())] += 1
+        else:
+            seen[("table function", "identifier")] += 1  # a CTE reference
     return seen
 
 
 def parse_back(sql: str, dialect: str) -> exp.Expression:
     try:
-        statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+        statements = [s for s in parse_sql(sql, dialect) if s is not None]
     except Exception as err:  # noqa: BLE001 - any failure to re-read our own output denies
         raise Denied(f"internal check: the governed SQL does not parse back ({type(err).__name__}); denied") from None
     if len(statements) != 1 or not isinstance(statements[0], (exp.Select, exp.SetOperation, exp.Subquery)):
