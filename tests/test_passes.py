@@ -142,6 +142,16 @@ def test_cap_rows_wraps_computed_limits(ctx_for):
     assert ctx.governed_sql.startswith("SELECT * FROM (") and ctx.governed_sql.endswith("LIMIT 1000")
 
 
+@pytest.mark.parametrize("dialect, needle", [("tsql", "TOP 1000"), ("clickhouse", "LIMIT 1000")])
+def test_cap_survives_generation_in_every_dialect(quiet_gov, dialect, needle):
+    """The SQL sent is the SQL verified: generating twice once dropped T-SQL's TOP and
+    ClickHouse's outer LIMIT on a set operation."""
+    ada = quiet_gov.principal("ada")
+    for sql in ("SELECT code FROM regions", "SELECT code FROM regions UNION ALL SELECT code FROM regions"):
+        decision = quiet_gov.check_sql(sql, ada, dialect=dialect)
+        assert decision.allowed and needle in decision.sql, decision.sql
+
+
 # --- emit
 def test_emit_drops_comments_and_keeps_dialect(ctx_for):
     ctx = ctx_for("SELECT /* x */ id FROM orders -- y", dialect="postgres")

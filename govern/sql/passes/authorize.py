@@ -91,6 +91,7 @@ def _authorize_columns(ctx: SqlContext) -> list[str]:
             _record_star(ctx, scope, base)
     if opaque:
         reasons += _opaque_reasons(ctx, scopes, base, opaque)
+        reasons += _opaque_structure_reasons(ctx, scopes, base, opaque)
     return reasons
 
 
@@ -113,6 +114,106 @@ def _opaque_reasons(ctx: SqlContext, scopes: list[Scope], base: dict[int, TableR
         else:
             reasons += _opaque_output_reuse(column)
     return reasons
+
+
+def _opaque_structure_reasons(ctx: SqlContext, scopes: list[Scope], base: dict[int, TableRef],
+                              opaque: frozenset[str]) -> list[str]:
+    """Ways to compute on free text that no column *name* in the query shows.
+
+    The name-based rule above cannot follow a value that a star hands on under
+    another name (a column alias list, a set operation, LATERAL (SELECT t.*)),
+    a NATURAL join's implicit comparison of every common column, or a DuckDB
+    PIVOT (sqlglot builds no scope inside it, and PIVOT ON body turns raw
+    text into result column names). Fail closed on each.
+    """
+    touched = {ref.table.name.lower() for ref in ctx.references if ref.table is not None}
+    involved = sorted(name for name in opaque if name.split(".", 1)[0] in touched)
+    if not involved:
+        return []
+    label = ", ".join(involved)
+    reasons: list[str] = []
+    if ctx.tree.find(exp.Pivot):
+        reasons.append(f"PIVOT / UNPIVOT is not supported in a query that reads a table with free-text column(s) {label}")
+    if any((join.args.get("method") or "").upper() == "NATURAL" for join in ctx.tree.find_all(exp.Join)):
+        reasons.append(f"NATURAL JOIN compares every common column, free-text column(s) {label} included; join ON key columns")
+    names = {name.split(".", 1)[1] for name in involved}
+    for scope in scopes:
+        select = scope.expression
+        if not isinstance(select, exp.Select):
+            continue
+        for projection in select.expressions:
+            star_of = _star_source(projection)
+            if star_of is None:
+                continue
+            reached = sorted({f"{ref.table.name}.{name}" for inner in _star_inputs(scope, star_of)
+                              for name in names for ref in _through(inner, name, base)
+                              if f"{ref.table.name}.{name}".lower() in opaque})
+            if not reached:
+                continue
+            star = projection.sql()
+            if not _at_root_select(select, ctx.tree):
+                reasons.append(f"{star} would pass free-text column(s) {', '.join(reached)} into a subquery, CTE, "
+                               "set operation or comparison; select the columns you need by name")
+            elif _reuses_by_position(select) or _compares_rows(select):
+                reasons.append(f"{star} includes free-text column(s) {', '.join(reached)}: do not order or group by "
+                               "output position (or ALL), and do not INTERSECT / EXCEPT / UNION (distinct) such rows")
+    return reasons
+
+
+def _star_inputs(scope: Scope, star_of: str) -> list:
+    """The sources a star expands: all of its scope's, or the one named by `t.*` (an outer one when correlated)."""
+    if star_of == "*":
+        return list(scope.sources.values())
+    current: Scope | None = scope
+    while current is not None:
+        if star_of in current.sources:
+            return [current.sources[star_of]]
+        current = current.parent
+    return []
+
+
+def _at_root_select(select: exp.Expression, root: exp.Expression) -> bool:
+    """The SELECT is the query's outermost one, or an arm of its outermost set operation."""
+    node = select
+    while node is not root:
+        parent = node.parent
+        if not isinstance(parent, (exp.SetOperation, exp.Subquery)) or node.arg_key not in ("this", "expression"):
+            return False
+        if isinstance(parent, exp.Subquery) and parent.alias:
+            return False  # a derived table, not a parenthesized arm
+        node = parent
+    return True
+
+
+def _enclosing_set_operations(select: exp.Expression) -> list[exp.Expression]:
+    """The set operations (and parenthesized arms) a root-level SELECT sits in, innermost first."""
+    out, node = [], select
+    while isinstance(node.parent, (exp.SetOperation, exp.Subquery)) and not (
+            isinstance(node.parent, exp.Subquery) and node.parent.alias):
+        node = node.parent
+        out.append(node)
+    return out
+
+
+def _compares_rows(select: exp.Expression) -> bool:
+    """INTERSECT / EXCEPT (ALL or not) and UNION without ALL compare whole rows: a membership probe."""
+    return any(isinstance(node, (exp.Intersect, exp.Except)) or (isinstance(node, exp.Union) and node.args.get("distinct"))
+               for node in _enclosing_set_operations(select))
+
+
+def _reuses_by_position(select: exp.Expression) -> bool:
+    """ORDER BY / GROUP BY a number or ALL, on this SELECT or a set operation around it."""
+    clauses = [select.args.get("order"), select.args.get("group")]
+    clauses += [node.args.get("order") for node in _enclosing_set_operations(select)]
+    for clause in clauses:
+        if clause is None:
+            continue
+        if clause.args.get("all") or any(v.name.upper() == "ALL" for v in clause.find_all(exp.Var)):
+            return True
+        items = [o.this for o in clause.expressions] if isinstance(clause, exp.Order) else clause.expressions
+        if any(isinstance(e, exp.Literal) and not e.is_string for e in items):
+            return True
+    return False
 
 
 def _opaque_columns(ctx: SqlContext) -> frozenset[str]:
@@ -159,6 +260,9 @@ def _opaque_output_reuse(column: exp.Column) -> list[str]:
             clauses.append(node.args["order"])
     reason = (f"free-text column {name} may only be selected as it is (its PII is masked in the result); "
               "do not order, group or compute by its output position or alias")
+    if _compares_rows(select):
+        return [f"free-text column {name} may only be selected as it is (its PII is masked in the result); "
+                "INTERSECT / EXCEPT / UNION (distinct) compare it with other rows"]
     for clause in clauses:
         if isinstance(clause, (exp.Group, exp.Order)) and (clause.args.get("all") or any(
                 v.name.upper() == "ALL" for v in clause.find_all(exp.Var))):
@@ -250,7 +354,7 @@ def _candidates(scope: Scope, qualifier: str, name: str, base: dict[int, TableRe
                     if base[id(source)].table.column(name) is not None:
                         found.append(base[id(source)])
                         resolvable = True
-                elif not isinstance(source, Scope) or _derived_may_have(source, name):
+                elif not isinstance(source, Scope) or _derived_may_have(source, name, base):
                     resolvable = True
                     found += _through(source, name, base)
             if resolvable:
@@ -303,12 +407,37 @@ def _is_output_alias(scope: Scope, name: str) -> bool:
     )
 
 
-def _derived_may_have(source: Scope, name: str) -> bool:
+def _derived_may_have(source: Scope, name: str, base: dict[int, TableRef]) -> bool:
+    """Whether a derived table or CTE can provide ``name``: its column alias list when it has
+    one, else its named outputs and what its stars expand to (followed to the base tables, so
+    `SELECT user FROM (SELECT * FROM regions) x` is an unknown column, not a server variable)."""
     expression = source.expression
+    aliases = _alias_columns(expression)
+    if aliases is not None:
+        return name in aliases
     if not isinstance(expression, exp.Select):
         return True
-    names = expression.named_selects
-    return "*" in names or name in names or expression.is_star
+    if name in expression.named_selects:
+        return True
+    for projection in expression.expressions:
+        star_of = _star_source(projection)
+        if star_of is None:
+            continue
+        for inner in _star_inputs(source, star_of):
+            if isinstance(inner, exp.Table) and id(inner) in base:
+                if base[id(inner)].table is not None and base[id(inner)].table.column(name) is not None:
+                    return True
+            elif not isinstance(inner, Scope) or _derived_may_have(inner, name, base):
+                return True
+    return False
+
+
+def _alias_columns(expression: exp.Expression) -> list[str] | None:
+    """The names of `AS x(a, b)` / `WITH x(a, b) AS (...)`, or None without such a list."""
+    holder = expression.parent
+    alias = holder.args.get("alias") if isinstance(holder, (exp.Subquery, exp.CTE)) else None
+    columns = alias.args.get("columns") if isinstance(alias, exp.TableAlias) else None
+    return [c.name for c in columns] if columns else None
 
 
 def _record_star(ctx: SqlContext, scope: Scope, base: dict[int, TableRef]) -> None:

@@ -10,6 +10,7 @@ from govern.sql.dialect import parse as parse_sql
 
 
 def parse(ctx: SqlContext) -> None:
+    _require_valid_unicode(ctx.sql)
     try:
         statements = [s for s in parse_sql(ctx.sql, ctx.dialect) if s is not None]
     except (ParseError, TokenError) as err:
@@ -21,3 +22,13 @@ def parse(ctx: SqlContext) -> None:
     if len(statements) > 1:
         raise Denied(f"{len(statements)} statements were sent; send exactly one SELECT")
     ctx.tree = statements[0]
+
+
+def _require_valid_unicode(sql: str) -> None:
+    """A lone surrogate (a JSON "\\ud800" escape in a tool call) is not text any engine or
+    audit sink can take; deny it here rather than fail later outside the pipeline."""
+    try:
+        sql.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise Denied(f"the query text is not valid Unicode (lone surrogate U+{ord(sql[err.start]):04X} "
+                     f"at position {err.start})") from None
