@@ -150,7 +150,7 @@ class Governor:
             record = self.audit.record(action="execute", error=f"{type(err).__name__}: {message}",
                                        **self._sql_record(ctx, decision, started, correlation_id))
             raise QueryFailed(decision.model_copy(update={"audit_id": record.event_id}), f"{type(err).__name__}: {message}") from None
-        rows, pii, needs_review = self._mask_free_text(ctx.bundle, decision, rows, principal)
+        rows, pii, needs_review = self._mask_free_text(ctx.bundle, decision, rows, principal, conn)
         fields = self._sql_record(ctx, decision, started, correlation_id)
         fields.update(decision="mask" if pii else "rewrite", rows=len(rows), pii=pii, columns_shown=columns)
         if needs_review:
@@ -190,12 +190,13 @@ class Governor:
     @staticmethod
     def _sql_record(ctx: SqlContext, decision: SqlDecision, started: float, correlation_id: str | None) -> dict:
         """Audit fields of a SQL decision (the hash key in params is never among them)."""
+        text = _recordable(ctx.sql)
         return dict(
             principal=ctx.principal.summary(),
             decision="rewrite" if decision.allowed else "deny",
             reasons=decision.reasons,
-            input_text=ctx.sql,
-            input_sha256=hashlib.sha256(ctx.sql.encode()).hexdigest(),
+            input_text=text,
+            input_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
             tables=decision.tables,
             columns=decision.columns,
             policies=decision.policies,
@@ -293,7 +294,7 @@ class Governor:
     @staticmethod
     def conversation_scope(principal: Principal, conversation: str | None) -> str | None:
         """The pseudonym-vault key of a conversation: conversations are per principal."""
-        return None if conversation is None else f"{principal.id}\x1f{conversation}"
+        return None if conversation is None else f"{len(principal.id)}:{principal.id}\x1f{conversation}"  # length-prefixed: unforgeable
 
     def input_digest(self, text: str) -> str | None:
         """A digest of a passage or retrieval query for the audit trail.
@@ -306,14 +307,16 @@ class Governor:
             return None
         return hmac.new(self._hash_key.encode(), text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
-    def _mask_free_text(self, bundle: Bundle, decision: SqlDecision, rows: list[tuple], principal: Principal):
+    def _mask_free_text(self, bundle: Bundle, decision: SqlDecision, rows: list[tuple], principal: Principal, conn: Any = None):
         """Mask PII in result values when the query read a table with a column the catalog marks as free text.
 
         Every string in the result is scanned, not only the free-text column's
         own, and so is every string inside lists, structs and maps (an engine can
         wrap text in those); bytes are decoded and scanned as text. The SQL side
         (authorize) already allows such a column only as a plain projection.
-        Returns (rows, PII counts masked, needs_review).
+        The bundle's ``pii.name_sources`` (people's names govern reads from
+        ``conn`` itself, cached) are masked in every value: a ticket body does
+        not say whose names it holds. Returns (rows, PII counts masked, needs_review).
         """
         # Keyed on the tables read, not the columns: a selector the column bookkeeping
         # cannot see must not switch the scan off.
@@ -326,7 +329,10 @@ class Governor:
                 _collect_strings(value, texts)
         if not texts:
             return rows, {}, False
-        masked = self.pii_engine(bundle).mask_many(texts, reveal=self.revealed_types(principal, bundle))
+        from govern.pii.sources import source_names
+
+        names = source_names(conn, bundle, decision.dialect)
+        masked = self.pii_engine(bundle).mask_many(texts, reveal=self.revealed_types(principal, bundle), known_names=names)
         replacements = iter(m.text for m in masked)
         out = [tuple(_replace_strings(v, replacements) for v in row) for row in rows]
         return out, _sum_counts(m.masked_counts for m in masked), any(m.needs_review for m in masked)
@@ -394,6 +400,16 @@ def _cursor_for(conn: Any, dialect: str, has_params: bool):
         # A raw cursor binds $1 natively and leaves '%' in the query alone.
         return psycopg.RawCursor(conn)
     return conn.cursor()
+
+
+def _recordable(text: str) -> str:
+    """The text as valid UTF-8: a lone surrogate (denied by the parse pass) is recorded as its
+    backslash escape, so the audit record can still be written and hashed."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _sha256_hex(value: Any) -> str | None:

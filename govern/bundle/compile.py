@@ -99,6 +99,14 @@ def compile_rules(rules: RulesFile, catalog: Catalog, where: Where) -> tuple[dic
     from govern.entities.compile import compile_entities  # imported here: it uses this module's helpers
 
     problems += compile_entities(rules, catalog, where, unique, policies)
+
+    # pii.name_sources: catalog columns whose values govern masks as names (govern/pii/sources.py).
+    from govern.pii.sources import check_name_sources
+
+    problems += [
+        f"{where(('pii', 'name_sources', i))}: pii.name_sources.{i}: {p}"
+        for i, p in check_name_sources(rules.pii.name_sources, catalog)
+    ]
     return policies, problems
 
 

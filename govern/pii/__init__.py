@@ -4,10 +4,11 @@
     engine = PiiEngine(PiiSettings.model_validate(rules["pii"]), hash_key=key)
     m = engine.mask(text, reveal=frozenset({"PHONE_NUMBER"}), context={"names": [...]}, conversation="c1")
 
-See ``docs``/README for what pattern mode and NER mode detect.
+See govern/pii/README.md for what pattern mode and NER mode detect.
 """
 
 from .engine import Finding, MaskedText, PiiEngine, canonical
+from .names import NameSet, name_set
 from .nlp import NerModelNotInstalled, PiiConfigError
 from .settings import (
     DEFAULT_ENTITIES,
@@ -20,6 +21,7 @@ from .settings import (
     RedactOp,
     VaultSettings,
 )
+from .sources import NameSourceError
 from .vault import PseudonymVault
 
 __all__ = [
@@ -28,6 +30,8 @@ __all__ = [
     "Finding",
     "HashOp",
     "MaskedText",
+    "NameSet",
+    "NameSourceError",
     "NerModelNotInstalled",
     "PartialOp",
     "PiiConfigError",
@@ -39,4 +43,5 @@ __all__ = [
     "RedactOp",
     "VaultSettings",
     "canonical",
+    "name_set",
 ]

@@ -18,14 +18,15 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 from pydantic import BaseModel, ConfigDict
 
+from .names import NameSet, context_name_results
 from .nlp import BlankSpacyNlpEngine, InstalledSpacyNlpEngine, PiiConfigError
+from .normalize import View, fold, fold_str
 from .recognizers import (
     BUILTIN_TYPES,
     CONTAINERS,
     INTRINSIC_PARTS,
     build_builtins,
     build_custom,
-    context_name_results,
     split_parts_of_structured,
 )
 from .settings import (
@@ -46,6 +47,37 @@ _TOKEN_RE = re.compile(r"<([A-Z][A-Z0-9_]*?)_(\d+)>")
 # A token-like string that is not one of this call's own tokens is rewritten with
 # these brackets, so reveal() can never expand text an outsider planted.
 NEUTRAL_OPEN, NEUTRAL_CLOSE = "\u2039", "\u203a"  # ‹ ›
+# Longer texts are detected in overlapping windows: spaCy refuses a text over
+# nlp.max_length (1,000,000 characters, error E088), and NER memory grows with
+# the text. A value up to CHUNK_OVERLAP characters long lies whole in a window.
+NER_CHUNK_CHARS = 100_000
+PATTERN_CHUNK_CHARS = 1_000_000
+CHUNK_OVERLAP = 2_000
+
+
+def _windows(text: str, size: int, overlap: int) -> list[tuple[int, int]]:
+    """[start, end) windows of at most `size` characters covering `text`, each
+    overlapping the next by at least `overlap` (at most size // 4), cut at white
+    space when there is some in the last quarter of a window."""
+    overlap = min(overlap, size // 4)
+
+    def last_space(a: int, b: int) -> int:
+        a = max(a, 0)
+        return max(text.rfind(" ", a, b), text.rfind("\n", a, b))
+
+    out: list[tuple[int, int]] = []
+    start = 0
+    while True:
+        end = min(start + size, len(text))
+        if end < len(text):
+            cut = last_space(end - size // 4, end)
+            end = cut if cut > start else end
+        out.append((start, end))
+        if end >= len(text):
+            return out
+        nxt = end - overlap  # >= start + size // 2
+        ws = last_space(nxt - size // 4, nxt)
+        start = ws + 1 if ws > start else nxt
 
 
 def _blank(text: str, spans: list[tuple[int, int]]) -> str:
@@ -175,7 +207,9 @@ class MaskedText(BaseModel):
 
 
 def canonical(entity: str, value: str) -> str:
-    """Form used for hashing and pseudonym identity: formatting does not matter."""
+    """Form used for hashing and pseudonym identity: formatting (and the Unicode
+    variant of a digit, dash or accented letter) does not matter."""
+    value = fold_str(value)
     if entity in ("PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE", "US_ITIN", "US_BANK_NUMBER", "UK_NHS"):
         return re.sub(r"[^0-9A-Za-z+]", "", value).upper()
     return " ".join(value.split()).casefold()
@@ -258,6 +292,7 @@ class PiiEngine:
         self._blank_structured = _blank_structured
         self._context_all = _context_all
         self._allow = frozenset(settings.allow_list)
+        self._chunk = NER_CHUNK_CHARS if self.ner else PATTERN_CHUNK_CHARS
         self.vault = PseudonymVault(settings.vault, **({"clock": clock} if clock else {}))
 
     def __repr__(self) -> str:
@@ -270,8 +305,14 @@ class PiiEngine:
         text: str,
         context: Mapping | None = None,
         nlp_artifacts: NlpArtifacts | None = None,
+        known_names: NameSet | None = None,
     ) -> list[RecognizerResult]:
         """Presidio results for the configured entity types (no threshold applied).
+
+        Detection runs on the text's folded view (normalize.py: dashes, spaces,
+        fullwidth digits, accents, zero-width characters) and the spans are
+        mapped back: every offset refers to ``text``. ``nlp_artifacts``, when
+        given, must be those of ``fold(text).text``.
 
         Values lying inside a structured value of another type (a card number as
         an email's local part) are parts of it, not findings; see :meth:`mask`.
@@ -286,10 +327,45 @@ class PiiEngine:
           the only ones whose masking decision they can change, and the text is
           tokenized only then (pattern mode).
         """
-        return self._detect(text, context, nlp_artifacts)[0]
+        return self._detect(text, context, nlp_artifacts, known_names)[0]
 
-    def _detect(self, text: str, context: Mapping | None, nlp_artifacts: NlpArtifacts | None):
-        """(findings, parts, allow-listed values) -- parts: see split_parts_of_structured."""
+    def _detect(
+        self,
+        text: str,
+        context: Mapping | None,
+        nlp_artifacts: NlpArtifacts | None,
+        known_names: NameSet | None = None,
+        view: View | None = None,
+    ):
+        """(findings, parts, allow-listed values) -- parts: see split_parts_of_structured.
+        Spans are in ``text``; detection ran on its folded view."""
+        view = view or fold(text)
+        if len(view.text) > self._chunk:
+            results = []
+            for a, b in _windows(view.text, self._chunk, CHUNK_OVERLAP):
+                for r in self._recognize(view.text[a:b], context, None, known_names):
+                    r.start, r.end = r.start + a, r.end + a
+                    results.append(r)
+        else:
+            results = self._recognize(view.text, context, nlp_artifacts, known_names)
+        if view.kept is not None:
+            for r in results:
+                r.start, r.end = view.span(r.start, r.end)
+        results = [r for r in results if r.entity_type in self.entities and r.score > 0]
+        results, parts = split_parts_of_structured(EntityRecognizer.remove_duplicates(results))
+        allowed: set[int] = set()
+        if self._allow:
+            # an allow-listed value is shown as is; its parts are still masked (see _apply)
+            allowed = [r for r in results if text[r.start : r.end] in self._allow]
+            if allowed:
+                results = [r for r in results if text[r.start : r.end] not in self._allow]
+            parts = [(p, cs) for p, cs in parts if text[p.start : p.end] not in self._allow]
+        return results, parts, allowed
+
+    def _recognize(
+        self, text: str, context: Mapping | None, nlp_artifacts: NlpArtifacts | None, known_names: NameSet | None
+    ) -> list[RecognizerResult]:
+        """Every recognizer's results on ``text`` (a folded view), scores context-enhanced."""
         if self.ner and nlp_artifacts is None:
             nlp_artifacts = self.nlp_engine.process_text(text, LANG)
         results: list[RecognizerResult] = []
@@ -323,21 +399,13 @@ class PiiEngine:
                 if nlp_artifacts is None:  # tokenize lazily: only texts that need context pay
                     nlp_artifacts = self.nlp_engine.process_text(text, LANG)
                 self._enhancer.enhance_in_place(text, todo, nlp_artifacts, self._by_id)
-        if context and self.settings.context_names and "PERSON" in self.entities:
-            names = context.get("names") or ()
-            if isinstance(names, str):
-                names = (names,)
-            results.extend(context_name_results(text, names))
-        results = [r for r in results if r.entity_type in self.entities and r.score > 0]
-        results, parts = split_parts_of_structured(EntityRecognizer.remove_duplicates(results))
-        allowed: set[int] = set()
-        if self._allow:
-            # an allow-listed value is shown as is; its parts are still masked (see _apply)
-            allowed = [r for r in results if text[r.start : r.end] in self._allow]
-            if allowed:
-                results = [r for r in results if text[r.start : r.end] not in self._allow]
-            parts = [(p, cs) for p, cs in parts if text[p.start : p.end] not in self._allow]
-        return results, parts, allowed
+        if self.settings.context_names and "PERSON" in self.entities:
+            names = (context.get("names") or ()) if context else ()
+            if names:
+                results.extend(context_name_results(text, names))
+            if known_names:
+                results.extend(context_name_results(text, known_names))
+        return results
 
     # ---- masking ----------------------------------------------------------------------
     def mask(
@@ -346,10 +414,16 @@ class PiiEngine:
         reveal: Iterable[str] = frozenset(),
         context: Mapping | None = None,
         conversation: str | None = None,
+        known_names: NameSet | None = None,
         *,
         _artifacts: NlpArtifacts | None = None,
+        _view: View | None = None,
     ) -> MaskedText:
         """Mask what ``reveal`` does not show.
+
+        ``known_names``: names known to belong to people, found like context
+        names in every text (see :func:`govern.pii.names.name_set`, strict sets
+        for names read from a table: ``pii.name_sources``).
 
         * fail closed: a finding is shown only if its type is revealed and its
           score reaches the threshold; overlapping masked findings merge;
@@ -365,7 +439,9 @@ class PiiEngine:
         if not isinstance(text, str):
             raise TypeError("mask() expects str")
         reveal = frozenset(reveal)
-        results, parts, allowed = self._detect(text, context, _artifacts) if text else ([], [], [])
+        results, parts, allowed = (
+            self._detect(text, context, _artifacts, known_names, _view) if text else ([], [], [])
+        )
         return self._apply(text, results, parts, allowed, reveal, conversation)
 
     def mask_many(
@@ -374,18 +450,27 @@ class PiiEngine:
         reveal: Iterable[str] = frozenset(),
         contexts: Sequence[Mapping | None] | None = None,
         conversation: str | None = None,
+        known_names: NameSet | None = None,
     ) -> list[MaskedText]:
         """Mask many passages; in NER mode spaCy runs them as one batch (nlp.pipe)."""
         reveal = frozenset(reveal)
         if contexts is not None and len(contexts) != len(texts):
             raise ValueError("contexts must be as long as texts")
         ctxs = contexts if contexts is not None else [None] * len(texts)
+        for t in texts:
+            if not isinstance(t, str):
+                raise TypeError("mask() expects str")
+        views = [fold(t) for t in texts]
+        arts: list[NlpArtifacts | None] = [None] * len(texts)
         if self.ner and len(texts) > 1:
-            arts = [a for _, a in self.nlp_engine.process_batch(list(texts), LANG, batch_size=64)]
-        else:
-            arts = [None] * len(texts)
+            # long texts are processed in windows by mask() itself
+            batch = [i for i, v in enumerate(views) if v.text and len(v.text) <= self._chunk]
+            done = self.nlp_engine.process_batch([views[i].text for i in batch], LANG, batch_size=64)
+            for i, (_, a) in zip(batch, done):
+                arts[i] = a
         return [
-            self.mask(t, reveal, c, conversation, _artifacts=a) for t, c, a in zip(texts, ctxs, arts)
+            self.mask(t, reveal, c, conversation, known_names, _artifacts=a, _view=v)
+            for t, c, a, v in zip(texts, ctxs, arts, views)
         ]
 
     def reveal(self, text: str, conversation: str, reveal: Iterable[str] = frozenset()) -> str:

@@ -53,6 +53,7 @@ DEFAULT_ENTITIES: tuple[str, ...] = (
 DEFAULT_THRESHOLDS: dict[str, float] = {"default": 0.5, "PHONE_NUMBER": 0.4}
 
 _TYPE_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_SOURCE_RE = re.compile(r"^[A-Za-z_][\w$]*\.[A-Za-z_][\w$]*$")
 
 
 class _Strict(BaseModel):
@@ -151,6 +152,11 @@ class PiiSettings(_Strict):
     operators: dict[str, Operator] = Field(default_factory=lambda: {"default": PlaceholderOp()})
     custom_recognizers: list[CustomRecognizer] = Field(default_factory=list)
     context_names: bool = Field(True, description="mask names passed in context={'names': [...]}")
+    name_sources: list[str] = Field(
+        default_factory=list,
+        description="catalog columns (table.column) whose values are people's names: govern reads them "
+        "from the connection and masks them in every free-text value it scans (gov.execute, retrievers with conn=)",
+    )
     allow_list: list[str] = Field(default_factory=list, description="exact strings never treated as PII")
     vault: VaultSettings = Field(default_factory=VaultSettings)
 
@@ -173,6 +179,16 @@ class PiiSettings(_Strict):
             if not 0.0 <= s <= 1.0:
                 raise ValueError(f"threshold for {k} must be within [0, 1], got {s}")
         return {**DEFAULT_THRESHOLDS, **v}
+
+    @field_validator("name_sources")
+    @classmethod
+    def _name_sources(cls, v: list[str]) -> list[str]:
+        for src in v:
+            if not _SOURCE_RE.match(src):
+                raise ValueError(f"name source {src!r} must be `table.column`")
+        if len({s.lower() for s in v}) != len(v):
+            raise ValueError("name_sources lists a column twice")
+        return v
 
     @field_validator("phone_regions")
     @classmethod
@@ -203,6 +219,8 @@ class PiiSettings(_Strict):
         if dup:
             raise ValueError(f"custom recognizer names must be unique: {sorted(dup)}")
         known = set(self.all_entities())
+        if self.name_sources and "PERSON" not in known:
+            raise ValueError("name_sources finds PERSON values: add PERSON to `entities`")
         for k in list(self.thresholds) + list(self.operators):
             if k != "default" and k not in known and k not in DEFAULT_THRESHOLDS:
                 raise ValueError(f"{k} has a threshold or operator but is not in `entities`")

@@ -13,6 +13,7 @@ import copy
 import dataclasses
 import datetime
 import decimal
+import math
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -75,58 +76,99 @@ def id_of(doc: Any, metadata: Any, id_field: str, position: int) -> str:
 
 # -- masking every string a returned document carries -------------------------------------------
 
-_KEEP_TYPES = (bool, float, type(None))
-_MIN_DIGITS = 7  # shorter integers cannot hold a phone, card, SSN or IBAN: kept as they are
+_KEEP_TYPES = (bool, type(None))
+_MIN_DIGITS = 7  # shorter numbers cannot hold a phone, card, SSN or IBAN: kept as they are
+
+
+def _number_text(value: int | float | decimal.Decimal) -> str | None:
+    """The text a number is scanned as, or None when it is too short to hold PII.
+    An integral float or decimal reads as an integer (4155550132.0 -> "4155550132"):
+    NUMERIC and DOUBLE columns are a normal way to store phone and card numbers."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, decimal.Decimal) and not value.is_finite():
+        return None
+    if not isinstance(value, int) and value == int(value):
+        value = int(value)
+    if len(str(abs(int(value)))) < _MIN_DIGITS:
+        return None
+    return str(value)
+
+
+def _put(out: dict, key: Any, value: Any) -> None:
+    """out[key] = value; a key that masking made equal to another gets a suffix, so no value is lost."""
+    if key in out and isinstance(key, str):
+        n = 2
+        while f"{key} ({n})" in out:
+            n += 1
+        key = f"{key} ({n})"
+    out[key] = value
 
 
 def map_value(value: Any, fn: Callable[[str], str]) -> Any:
     """``value`` with ``fn`` applied to every string inside it (a new container; the input is not changed).
 
     Strings, and keys and values of nested mappings, lists, tuples and sets, go
-    through ``fn``; bytes are decoded and come back as masked text. Integers of
-    at least seven digits are scanned as text (a phone or card number stored as
-    a number) and come back as text only when ``fn`` changes them. Booleans,
-    floats, None, dates, decimals and UUIDs are kept; any other object is
-    replaced by ``fn(str(obj))`` (fail closed: its text form is what an LLM would see).
+    through ``fn``; bytes are decoded and come back as masked text. Numbers --
+    integers, floats and decimals -- of at least seven integral digits are
+    scanned as text (a phone or card number stored as a number; an integral
+    float or decimal as an integer) and come back as text only when ``fn``
+    changes them. Booleans, None, dates, UUIDs and shorter numbers are kept;
+    any other object is replaced by ``fn(str(obj))`` (fail closed: its text
+    form is what an LLM would see).
     """
     if isinstance(value, str):
         return fn(value)
     if isinstance(value, _KEEP_TYPES):
         return value
-    if isinstance(value, int):
-        if len(str(abs(value))) < _MIN_DIGITS:
+    if isinstance(value, (int, float, decimal.Decimal)):
+        text = _number_text(value)
+        if text is None:
             return value
-        text = str(value)
         out = fn(text)
         return value if out == text else out
     if isinstance(value, (bytes, bytearray, memoryview)):
         return fn(bytes(value).decode("utf-8", "replace"))
     if isinstance(value, dict):
-        return {map_value(k, fn): map_value(v, fn) for k, v in value.items()}
+        mapped: dict = {}
+        for k, v in value.items():
+            _put(mapped, map_value(k, fn), map_value(v, fn))
+        return mapped
     if isinstance(value, (list, tuple, set, frozenset)):
         items = [map_value(v, fn) for v in value]
         if isinstance(value, tuple) and hasattr(value, "_fields"):  # a namedtuple
             return type(value)(*items)
         return type(value)(items) if isinstance(value, (tuple, set, frozenset)) else items
-    if isinstance(value, (datetime.date, datetime.time, datetime.timedelta, decimal.Decimal, uuid.UUID)):
+    if isinstance(value, (datetime.date, datetime.time, datetime.timedelta, uuid.UUID)):
         return value
     return fn(str(value))
 
 
 def map_metadata(metadata: Any, fn: Callable[[str], str], keep: Iterable[str] = ()) -> Any:
-    """Metadata with every value mapped (see :func:`map_value`); its own keys (field names) and ``keep`` fields stay."""
+    """Metadata with every key and value mapped (see :func:`map_value`) but the ``keep`` fields.
+
+    Keys go through ``fn`` too: a field name is normally left as it is (it holds
+    no PII), but a mapping keyed by an address or a phone number
+    (``{"ann.lee@example.com": "owner"}``) would otherwise hand the value back."""
     if not isinstance(metadata, dict):
         return map_value(metadata, fn)
     keep = frozenset(keep)
-    return {k: v if k in keep else map_value(v, fn) for k, v in metadata.items()}
+    out: dict = {}
+    for k, v in metadata.items():
+        if k in keep:
+            out[k] = v
+        else:
+            _put(out, map_value(k, fn), map_value(v, fn))
+    return out
 
 
 def map_strings(doc: Any, fn: Callable[[str], str], id_field: str = "id") -> Any:
     """A copy of ``doc`` whose strings went through ``fn``; the store's object is never changed.
 
-    * a dict: every value except the document id (``id`` and ``id_field``); its
-      ``metadata`` mapping the same way (a flat dict is its own metadata). The
-      document's and the metadata's own keys are field names and stay.
+    * a dict: every key and value except the document id (``id`` and
+      ``id_field``), the text field and the ``metadata`` key; its ``metadata``
+      mapping the same way (a flat dict is its own metadata). Keys that are field
+      names come back as they are; a key that holds PII is masked.
     * an object (LangChain ``Document``, dataclass, pydantic model, ...): its text
       attributes (``text``, ``page_content``, ``content``) and its ``metadata``
       (ids kept). Other attributes are not touched: pass ``map_strings=`` to the
@@ -140,8 +182,10 @@ def map_strings(doc: Any, fn: Callable[[str], str], id_field: str = "id") -> Any
                 out[key] = value
             elif key == "metadata" and isinstance(value, dict):
                 out[key] = map_metadata(value, fn, keep)
-            else:
+            elif key in TEXT_KEYS or key == "metadata":
                 out[key] = map_value(value, fn)
+            else:
+                _put(out, map_value(key, fn), map_value(value, fn))
         return out
     update: dict[str, Any] = {}
     for key in TEXT_KEYS:
