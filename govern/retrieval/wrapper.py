@@ -362,6 +362,17 @@ class GovernedRetriever:
             permitted.append((doc_id, doc, meta))
         return permitted, dropped
 
+    def _known_names(self, bundle: Any):
+        """The bundle's ``pii.name_sources`` names, read from ``conn`` when the wrapper has one:
+        a passage does not say whose names it holds, and pattern mode finds only known names."""
+        if self.conn is None or not bundle.rules.pii.name_sources:
+            return None
+        from govern.governor import dialect_of  # the core module imports this one
+        from govern.pii.sources import source_names
+
+        store = getattr(self, "store", None)
+        return source_names(self.conn, bundle, getattr(store, "dialect", None) or dialect_of(self.conn))
+
     def _masked(self, selected: list, principal: Principal, conversation: str | None, id_field: str):
         """Masked copies of the selected documents: every string each carries, in one engine pass.
 
@@ -395,7 +406,9 @@ class GovernedRetriever:
         contexts = [self.context(doc, meta) for _, doc, meta in selected] if self.context else [None] * len(selected)
         flat = [t for group in strings for t in group]
         flat_ctx = [c for group, c in zip(strings, contexts) for _ in group]
-        results = iter(engine.mask_many(flat, reveal=reveal, contexts=flat_ctx if self.context else None, conversation=scope))
+        names = self._known_names(bundle)
+        results = iter(engine.mask_many(flat, reveal=reveal, contexts=flat_ctx if self.context else None,
+                                        conversation=scope, known_names=names))
 
         pii: dict[str, int] = {}
         review = [False]
@@ -409,7 +422,7 @@ class GovernedRetriever:
                 if m is None:
                     if value in outputs:  # already masked (a with_text copy seen again)
                         return value
-                    m = found[value] = engine.mask(value, reveal=reveal, context=ctx, conversation=scope)
+                    m = found[value] = engine.mask(value, reveal=reveal, context=ctx, conversation=scope, known_names=names)
                     outputs.add(m.text)
                 for t, n in m.masked_counts.items():  # counted per occurrence in the returned copy
                     pii[t] = pii.get(t, 0) + n

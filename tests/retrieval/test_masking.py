@@ -169,3 +169,25 @@ def test_pseudonyms_are_per_principal(rgov):
     token_text = r.documents[0]["text"]
     assert "vip.secret" not in token_text
     assert "vip.secret" not in rgov.reveal(token_text, rgov.principal("sam"), "shared")
+
+
+def test_retriever_with_a_connection_masks_name_source_names(quiet_gov, demo_db_path):
+    """pii.name_sources: a wrapper given conn= masks every customer / employee name it returns,
+    though the passage does not say whose names it holds (pattern mode has no NER)."""
+    import duckdb
+
+    conn = duckdb.connect(str(demo_db_path), read_only=True)
+    try:
+        rows = conn.execute("SELECT t.id, t.body, c.name FROM support_tickets t JOIN customers c ON c.id = t.customer_id "
+                            "WHERE position(c.name IN t.body) > 0 ORDER BY t.id LIMIT 20").fetchall()
+        assert rows, "the demo has tickets that name their customer"
+        docs = [{"id": i, "text": body, "metadata": {"id": i, "agent_id": 1, "region": "EU"}} for i, body, _ in rows]
+        store = lambda query, k=4: docs[:k]  # noqa: E731
+        ada = quiet_gov.principal("ada")
+        without = quiet_gov.wrap_retriever(store, "support_kb")("x", ada, k=20)
+        with_conn = quiet_gov.wrap_retriever(store, "support_kb", conn=conn)("x", ada, k=20)
+        names = [name for _, _, name in rows]
+        assert any(n in d["text"] for d, n in zip(without, names))  # without names, pattern mode misses them
+        assert not any(n in d["text"] or n.split()[-1] in d["text"] for d, n in zip(with_conn, names))
+    finally:
+        conn.close()

@@ -21,6 +21,7 @@ from sqlglot import exp, parse_one
 
 from govern import Governor
 from govern.audit import AuditTrail
+from govern.pii.names import NameSet
 from govern.retrieval import ChunkStoreError, RetrievalDenied, keyword_score, vector_distance
 from govern.retrieval.memory import embed
 from govern.retrieval.rules import derive_filter, document_rules
@@ -181,13 +182,19 @@ def oracle(engine: Engine, where: str, query: str, k: int, text: str = "body", s
     return ranked(engine.rows(sql, conn), query, k)
 
 
-def assert_same(result, expected, gov, principal):
-    """Row for row: ids and metadata exactly, text as the oracle's text masked for the principal."""
+def assert_same(result, expected, gov, principal, engine):
+    """Row for row: ids and metadata exactly, text as the oracle's text masked for the principal
+    (with every customer and employee name known, as the bundle's pii.name_sources asks)."""
     got = [(d["id"], tuple(d["metadata"][m] for m in META)) for d in result]
     assert got == [(r[0], tuple(r[2:])) for r in expected]
     reveal = gov.revealed_types(principal)
-    engine = gov.pii_engine()
-    assert [d["text"] for d in result] == [engine.mask(r[1], reveal=reveal).text for r in expected]
+    pii = gov.pii_engine()
+    names = None
+    if gov.bundle.rules.pii.name_sources:
+        s = engine.schema
+        names = NameSet({n for (n,) in engine.conn.execute(
+            f"SELECT name FROM {s}.customers UNION SELECT name FROM {s}.employees").fetchall() if n}, strict=True)
+    assert [d["text"] for d in result] == [pii.mask(r[1], reveal=reveal, known_names=names).text for r in expected]
 
 
 # Hand-written conditions per demo principal: document rule AND the SQL row filters AND entity scopes,
@@ -216,7 +223,7 @@ def test_demo_principals_get_their_rows(engine, query, k):
         result = search(query, p, k=k)
         expected = oracle(engine, where, query, k)
         assert len(expected) == k  # every principal has more than k permitted tickets
-        assert_same(result, expected, gov, p)
+        assert_same(result, expected, gov, p, engine)
         assert result.decision.pushed_down and result.decision.dropped == 0
         ids[who] = [d["id"] for d in result]
     assert len({tuple(v) for v in ids.values()}) == 3
@@ -244,7 +251,7 @@ def test_row_filter_narrower_than_document_rule(engine, kb_bundle):
     expected = oracle(engine, both, "closed low", 50, text="subject")
     rule_only = oracle(engine, "region = 'EU'", "closed low", 1000, text="subject")
     assert 0 < len(expected) < 50 and len(rule_only) > len(expected)
-    assert_same(search("closed low", eve, k=50), expected, gov, eve)
+    assert_same(search("closed low", eve, k=50), expected, gov, eve, engine)
 
 
 def test_document_rule_narrower_than_row_filter(engine, kb_bundle):
@@ -257,7 +264,7 @@ def test_document_rule_narrower_than_row_filter(engine, kb_bundle):
     expected = oracle(engine, rule, "urgent redacted", 50, status="'[REDACTED]'")
     assert len(expected) == 50 and len(engine.rows("SELECT id FROM {t}")) > len(engine.rows(f"SELECT id FROM {{t}} WHERE {rule}"))
     result = search("urgent redacted", ada, k=50)
-    assert_same(result, expected, gov, ada)
+    assert_same(result, expected, gov, ada, engine)
     assert result.decision.dropped == 0 and result.decision.rounds == 1  # the WHERE did it, not the post-filter
     assert {d["metadata"]["status"] for d in result} == {"[REDACTED]"}  # the column mask applies under the rule
 
@@ -269,7 +276,7 @@ def test_document_rule_narrower_than_row_filter(engine, kb_bundle):
     hot = engine.rows("SELECT id FROM {t} WHERE priority IN ('urgent', 'high')")
     eu = engine.rows("SELECT id FROM {t} WHERE region = 'EU'")
     assert 50 < len(every) < min(len(hot), len(eu))
-    assert_same(search("pending", tara, k=50), every[:50], gov, tara)
+    assert_same(search("pending", tara, k=50), every[:50], gov, tara, engine)
 
 
 def test_no_grant_on_collection_or_table_is_a_denial(engine, kb_bundle):
@@ -307,7 +314,7 @@ def test_null_in_a_rule_read_column_is_dropped(engine, kb_bundle):
         assert null_ids and null_ids <= naive
         result = search("urgent", ada, k=50)
         rule = "priority IS NOT NULL AND agent_id IS NOT NULL AND (priority = 'urgent' OR agent_id = 27)"
-        assert_same(result, oracle(engine, rule, "urgent", 50, status="'[REDACTED]'", conn=conn), gov, ada)
+        assert_same(result, oracle(engine, rule, "urgent", 50, status="'[REDACTED]'", conn=conn), gov, ada, engine)
         assert not {d["id"] for d in result} & null_ids and result.decision.dropped == 0  # excluded in SQL already
 
 
@@ -344,7 +351,9 @@ def test_composed_sql_is_what_check_sql_governed(engine, tmp_path):
     assert json.loads(retrieve["extra"]["store_audit_ids"]) == [sql_id]
     check = records[sql_id]
     assert check["action"] == "check_sql" and check["decision"] == "rewrite" and check["correlation_id"] == "req-7"
-    assert spy.executed == [check["governed_sql"]]  # what ran is what the guard returned
+    # what ran is what the guard returned; then govern's own reads of pii.name_sources (for masking)
+    assert spy.executed[0] == check["governed_sql"]
+    assert all(q.startswith('SELECT DISTINCT "name" FROM') for q in spy.executed[1:]), spy.executed
     assert {"tickets-support-agent-own-tickets", "customer-support-agent-assigned"} <= set(check["policies"])
     assert set(check["tables"]) == {"support_tickets"}
 
@@ -366,11 +375,11 @@ def test_query_text_only_becomes_literals(engine, query):
     gov = engine.governor()
     search = gov.sql_retriever(engine.conn, "support_tickets", "support_kb", **STORE)
     sam = gov.principal("sam")
-    assert_same(search(query, sam, k=40), oracle(engine, DEMO_ORACLE["sam"], query, 40), gov, sam)
+    assert_same(search(query, sam, k=40), oracle(engine, DEMO_ORACLE["sam"], query, 40), gov, sam, engine)
     # a caller's score that puts the raw query in a literal: still one literal, still only sam's rows
     raw = gov.sql_retriever(engine.conn, "support_tickets", "support_kb", text_column="body", metadata_columns=META,
                             score=lambda q: exp.EQ(this=exp.column("status"), expression=exp.Literal.string(q)))
-    assert_same(raw(query, sam, k=40), oracle(engine, DEMO_ORACLE["sam"], "", 40), gov, sam)
+    assert_same(raw(query, sam, k=40), oracle(engine, DEMO_ORACLE["sam"], "", 40), gov, sam, engine)
     sql = raw.store.compose(query, 40, derive_filter(document_rules(gov.bundle), "support_kb", sam,
                                                        frozenset(sam.roles), lambda e: frozenset()))[0]
     assert query in [lit.this for lit in parse_one(sql, read=engine.dialect).find_all(exp.Literal)]
@@ -454,7 +463,9 @@ collections:
     root = make_bundle(tmp_path, documents=docs, principals=KB_PRINCIPALS,
                        grants="p, sales_rep, collection:chunks, retrieve, allow\np, sales_rep, kb_chunks.*, select, allow\n")
     (root / "catalog.yaml").write_text((root / "catalog.yaml").read_text().rstrip() + "\n" + CHUNKS_CATALOG)
-    (root / "rules.yaml").write_text((root / "rules.yaml").read_text().replace("row_filters:\n", CHUNKS_FILTER, 1))
+    # this connection holds only kb_chunks: no customers / employees to read names from
+    rules = (root / "rules.yaml").read_text().replace("row_filters:\n", CHUNKS_FILTER, 1)
+    (root / "rules.yaml").write_text(rules.replace("  name_sources: [customers.name, employees.name]\n", ""))
     gov = Governor.from_path(root, audit=AuditTrail.null(), hash_key=TEST_HASH_KEY)
     conn = duckdb.connect()
     conn.execute("CREATE TABLE kb_chunks (id INTEGER, text VARCHAR, tenant VARCHAR, status VARCHAR, embedding DOUBLE[])")
