@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from threading import Lock
@@ -191,14 +192,22 @@ def _resolve(gov, bundle, scope: EntityScope, principal: Principal, conn: Any) -
         return _with_keys(scope, frozenset(), cached=False)
     cache_key = (id(gov), bundle.content_hash, scope.entity, _fingerprint(principal), scope.dialect, id(conn))
     now = time.monotonic()
-    keys = _CACHE.get(cache_key, now)
-    if keys is not None:
-        return _with_keys(scope, keys, cached=True)
+    hit = _CACHE.get(cache_key, now)
+    # id(conn) is reused once a connection is gone: the entry must still be for this very object
+    if hit is not None and hit[0]() is conn:
+        return _with_keys(scope, hit[1], cached=True)
     cursor = conn.cursor()
     cursor.execute(keys_select(scope).sql(dialect=scope.dialect))
     keys = frozenset(row[0] for row in cursor.fetchall())
-    _CACHE.put(cache_key, keys, now + TTL_SECONDS)
+    _CACHE.put(cache_key, (_ref(conn), keys), now + TTL_SECONDS)
     return _with_keys(scope, keys, cached=False)
+
+
+def _ref(conn: Any):
+    try:
+        return weakref.ref(conn)
+    except TypeError:  # a driver whose connections take no weak references: hold it (bounded cache)
+        return lambda: conn
 
 
 def _with_keys(scope: EntityScope, keys: frozenset, cached: bool) -> EntityScope:

@@ -162,6 +162,16 @@ def map_metadata(metadata: Any, fn: Callable[[str], str], keep: Iterable[str] = 
     return out
 
 
+def _other_fields(doc: Any) -> list[tuple[str, Any]]:
+    """The data fields of an object document (dataclass, pydantic model, plain object)."""
+    if dataclasses.is_dataclass(doc) and not isinstance(doc, type):
+        return [(f.name, getattr(doc, f.name, None)) for f in dataclasses.fields(doc)]
+    fields = getattr(type(doc), "model_fields", None)
+    if isinstance(fields, dict):
+        return [(name, getattr(doc, name, None)) for name in fields]
+    return [(k, v) for k, v in getattr(doc, "__dict__", {}).items() if not k.startswith("_")]
+
+
 def map_strings(doc: Any, fn: Callable[[str], str], id_field: str = "id") -> Any:
     """A copy of ``doc`` whose strings went through ``fn``; the store's object is never changed.
 
@@ -169,10 +179,10 @@ def map_strings(doc: Any, fn: Callable[[str], str], id_field: str = "id") -> Any
       ``id_field``), the text field and the ``metadata`` key; its ``metadata``
       mapping the same way (a flat dict is its own metadata). Keys that are field
       names come back as they are; a key that holds PII is masked.
-    * an object (LangChain ``Document``, dataclass, pydantic model, ...): its text
-      attributes (``text``, ``page_content``, ``content``) and its ``metadata``
-      (ids kept). Other attributes are not touched: pass ``map_strings=`` to the
-      wrapper for shapes that carry more text.
+    * an object (LangChain ``Document``, dataclass, pydantic model, plain object):
+      its text attributes (``text``, ``page_content``, ``content``), its
+      ``metadata`` and every other data field (ids kept). For shapes whose text
+      lives elsewhere (slots, properties) pass ``map_strings=`` to the wrapper.
     """
     keep = {"id", id_field}
     if isinstance(doc, dict):
@@ -195,6 +205,11 @@ def map_strings(doc: Any, fn: Callable[[str], str], id_field: str = "id") -> Any
     metadata = getattr(doc, "metadata", None)
     if metadata is not None:
         update["metadata"] = map_metadata(metadata, fn, keep)
+    for key, value in _other_fields(doc):  # a title, a summary: every string the copy carries
+        if key not in keep and key not in update and key not in TEXT_KEYS:
+            mapped = map_value(value, fn)
+            if mapped is not value:
+                update[key] = mapped
     if not update:
         return copy.copy(doc)
     if hasattr(doc, "model_copy"):  # pydantic v2 (LangChain Document)

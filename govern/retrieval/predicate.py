@@ -307,7 +307,10 @@ def bind(node: Node, attribute: Callable[[str], Any], scope_keys: Callable[[str]
             else:
                 op = n.op
             if not isinstance(left, Field):
-                return Const(bool(_compare(op, left.value, right.value)))
+                try:
+                    return Const(bool(_compare(op, left.value, right.value)))
+                except TypeError:
+                    raise BindError("attribute", _attr_name(n.left, n.right), "its value has the wrong type for this rule") from None
             return Cmp(op, left, right)
         if isinstance(n, In):
             left = value(n.left)
@@ -323,7 +326,10 @@ def bind(node: Node, attribute: Callable[[str], Any], scope_keys: Callable[[str]
             if isinstance(left, Lit) and isinstance(left.value, tuple):
                 raise BindError("list", _attr_name(n.left))
             if not isinstance(left, Field):
-                hit = _member(left.value, items)
+                try:
+                    hit = _member(left.value, items)
+                except TypeError:
+                    raise BindError("attribute", _attr_name(n.left, *n.items), "its value has the wrong type for this rule") from None
                 return Const(bool(hit) != n.negated)
             if not items or (len(items) == 1 and isinstance(items[0], KeySet) and not items[0].keys):
                 return Const(n.negated)  # x IN () matches nothing
@@ -380,6 +386,8 @@ class Malformed(Exception):
 def _kind(v: Any) -> str | None:
     if isinstance(v, bool):
         return "bool"
+    if isinstance(v, float) and v != v:
+        return None  # NaN (pandas' missing value) compares false both ways: NOT (x > 1) would admit it
     if isinstance(v, (int, float)):
         return "number"
     if isinstance(v, str):
@@ -400,17 +408,27 @@ def _compare(op: str, a: Any, b: Any) -> bool:
 
 
 def _member(v: Any, items) -> bool:
+    """Membership; raises TypeError (the document is malformed, dropped) when ``v`` has no type any
+    item has: "2" or True against numbers is not merely "not in the list", or NOT IN would admit it."""
+    kind = _kind(v)
+    if kind is None:
+        raise TypeError
+    comparable = False
     for i in items:
         if isinstance(i, KeySet):
-            kind = _kind(v)
-            if kind is None or (i.keys and kind not in i.kinds):
+            if not i.keys:
+                continue  # an empty scope holds nothing, of any type
+            if kind not in i.kinds:
                 raise TypeError  # a value of another type than every key: malformed, not merely out of scope
+            comparable = True
             if v in i.keys and not (kind == "bool" and not any(isinstance(key, bool) for key in i.keys)):
                 return True
-        elif _kind(v) == _kind(i.value) and v == i.value:
-            return True
-        elif _kind(v) is None:
-            raise TypeError
+        elif kind == _kind(i.value):
+            comparable = True
+            if v == i.value:
+                return True
+    if not comparable and any(not isinstance(i, KeySet) or i.keys for i in items):
+        raise TypeError
     return False
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlglot import exp
 
 from govern.errors import Denied, GovernError, QueryDenied
 from govern.principal import Principal
@@ -78,6 +79,17 @@ class RetrievalDenied(GovernError):
     def __init__(self, decision: RetrievalDecision):
         self.decision = decision
         super().__init__(f"retrieval from {decision.collection!r} denied: " + "; ".join(decision.reasons))
+
+
+class RetrievalFailed(GovernError):
+    """The store raised. Its message is withheld (a store error can quote passages the principal
+    may not see, or the query); the exception object is kept as ``store_error`` for the caller's
+    own debugging, and only its type reaches the audit trail. ``audit_id`` is the record's."""
+
+    def __init__(self, collection: str, store_error: BaseException, audit_id: str | None):
+        self.collection, self.store_error, self.audit_id = collection, store_error, audit_id
+        super().__init__(f"the retriever for {collection!r} failed ({type(store_error).__name__}); "
+                         "its message is withheld because a store error can quote documents or the query")
 
 
 class RetrievalResult(Sequence):
@@ -262,12 +274,16 @@ class GovernedRetriever:
                                   list(flt.policies), query, principal, started, correlation_id or conversation, store_ids)
             except Exception as err:
                 failed = getattr(getattr(err, "decision", None), "audit_id", None)  # QueryFailed: the store's check_sql record
-                gov.audit.record(action="retrieve", principal=principal.summary(), decision="deny",
-                                 reasons=[f"the retriever failed: {type(err).__name__}"], error=f"{type(err).__name__}: {err}",
-                                 input_sha256=self._digest(query), policies=list(flt.policies), bundle_hash=bundle.content_hash,
-                                 duration_ms=_ms(started), correlation_id=correlation_id or conversation, collection=self.collection,
-                                 k=k, **_requested(base), **_store_ids(store_ids + ([str(failed)] if failed else [])))
-                raise
+                record = gov.audit.record(
+                    action="retrieve", principal=principal.summary(), decision="deny",
+                    reasons=[f"the retriever failed: {type(err).__name__}"],
+                    error=f"{type(err).__name__}: {err}" if isinstance(err, GovernError) else type(err).__name__,
+                    input_sha256=self._digest(query), policies=list(flt.policies), bundle_hash=bundle.content_hash,
+                    duration_ms=_ms(started), correlation_id=correlation_id or conversation, collection=self.collection,
+                    k=k, **_requested(base), **_store_ids(store_ids + ([str(failed)] if failed else [])))
+                if isinstance(err, GovernError):
+                    raise  # govern's own message (a ChunkStoreError, a QueryFailed already masked)
+                raise RetrievalFailed(self.collection, err, record.event_id) from None
             permitted, dropped = self._post_filter(raw, flt, coll.id_field)
             exhausted = self.k_param is None or len(raw) < fetch_k
             if len(permitted) >= k or exhausted or fetch_k >= max_fetch or rounds >= MAX_ROUNDS:
@@ -455,11 +471,10 @@ class GovernedRetriever:
         """A keyed digest of the raw query (None without a key): a plain hash next to the masked query gives the PII back."""
         return self.gov.input_digest(query) if isinstance(query, str) else None
 
-    def _audit_query(self, query: str, bundle: Any) -> str | None:
-        """The query as recorded: PII masked (nothing revealed), or only its hash when masking is off."""
-        if not self.mask or not isinstance(query, str):
-            return None
-        return self.gov.pii_engine(bundle).mask(query).text
+    def _audit_query(self, query: str, bundle: Any) -> None:
+        """Never the query itself: masking cannot be trusted to catch every name in free text
+        (pattern mode knows only listed names), so the record keeps its keyed digest only."""
+        return None
 
     def _deny(self, base: dict, reasons: list[str], policies: list[str], query: str, principal: Principal,
               started: float, correlation_id: str | None, store_ids: list[str] = ()) -> RetrievalResult:
@@ -492,14 +507,40 @@ def resolve_scope_keys(gov: Any, principal: Principal, entity: str, conn: Any = 
         raise P.BindError("scope", entity, "; ".join(err.reasons)) from None
     except Exception as err:
         raise P.BindError("scope", entity, f"{type(err).__name__}: {err}") from None
-    if getattr(result, "unrestricted", False) is True:
-        return P.EVERY
     if getattr(result, "empty", False) is True and getattr(result, "keys", None) is None:
         return frozenset()  # no applicable scope: no instance, no lookup needed
-    keys = _keys_of(result)
+    keys = P.EVERY if getattr(result, "unrestricted", False) is True else _keys_of(result)
     if keys is None:
         raise P.BindError("scope", entity, "no resolved key set (pass conn= to the retriever wrapper so the keys can be looked up)")
+    if resolver is None and conn is not None:
+        visible = _visible_in_sql(gov, principal, entity, result, conn)
+        if visible is not P.EVERY:
+            return visible if keys is P.EVERY else frozenset(keys) & visible
     return keys if keys is P.EVERY else frozenset(keys)
+
+
+def _visible_in_sql(gov: Any, principal: Principal, entity: str, scope: Any, conn: Any) -> Any:
+    """The entity's keys the principal sees through the SQL guard (its scope *and* the key
+    table's row filters, e.g. a tenant filter), or EVERY when no policy narrows that table.
+
+    A scope alone ignores the row filters: a rule `customer_id IN entity_scope('customer')`
+    would then reach customers of another tenant that SQL never shows. This is govern's own
+    query for the principal, not audited separately (the retrieval record is).
+    """
+    from govern.governor import _cursor_for
+
+    table = exp.Table(this=exp.to_identifier(scope.table, quoted=True),
+                      db=exp.to_identifier(scope.schema, quoted=True) if scope.schema else None)
+    select = exp.select(exp.column(scope.key, quoted=True)).distinct().from_(table)
+    ctx, reasons = gov._govern(select.sql(dialect=scope.dialect), principal, scope.dialect)
+    if reasons:
+        raise P.BindError("scope", entity, "the principal cannot read the entity's table in SQL: " + "; ".join(reasons))
+    if not ctx.policies:
+        return P.EVERY
+    decision = gov._decision(ctx, reasons)
+    cursor = _cursor_for(conn, decision.dialect, bool(decision.params))
+    cursor.execute(decision.sql, decision.params) if decision.params else cursor.execute(decision.sql)
+    return frozenset(row[0] for row in cursor.fetchall())
 
 
 def _keys_of(result: Any):

@@ -76,11 +76,30 @@ def test_custom_shape_with_text_setter_gets_its_metadata_masked_too(rgov):
     assert CARD not in out.body and "415 555 0132" not in out.metadata["phone"]
 
 
+def test_dataclass_fields_are_masked_by_the_default_copier(rgov):
+    doc = Passage(body=f"card {CARD}", metadata=meta("p-1"))
+    out = rgov.wrap_retriever(leaky([doc]), "playbooks", text=lambda d: d.body)("q", rgov.principal("ada"), k=1).documents[0]
+    assert CARD not in out.body and out.body.startswith("card ")
+
+
+class SlottedPassage:
+    """Text behind a property over slots: no data field the default copier can see."""
+
+    __slots__ = ("_body", "metadata")
+
+    def __init__(self, body: str, metadata: dict):
+        self._body, self.metadata = body, metadata
+
+    @property
+    def body(self) -> str:
+        return self._body
+
+
 def test_custom_shape_without_a_way_to_mask_its_text_is_an_error_not_a_leak(rgov):
     from govern.errors import GovernError
 
-    doc = Passage(body=f"card {CARD}", metadata=meta("p-1"))
-    search = rgov.wrap_retriever(leaky([doc]), "playbooks", text=lambda d: d.body)  # default copier knows no `body`
+    doc = SlottedPassage(f"card {CARD}", meta("p-1"))
+    search = rgov.wrap_retriever(leaky([doc]), "playbooks", text=lambda d: d.body)  # default copier cannot set `body`
     with pytest.raises(GovernError, match="map_strings"):
         search("q", rgov.principal("ada"), k=1)
 
