@@ -46,22 +46,31 @@ class Governor:
     """Governs SQL (and, with the PII engine, passages) for principals under one bundle."""
 
     def __init__(self, bundle: Bundle, *, audit: AuditTrail | None = None, hash_key: str | None = None):
-        self._bundle = bundle
-        self._pii_engines: dict[int, PiiEngine] = {}
+        self._explicit_hash_key = hash_key
+        # The bundle and its hash key are one immutable state, swapped by one assignment:
+        # a request reads it once, so it never pairs one bundle with another's key.
+        self._state = _InForce(bundle, self._key_for(bundle))
+        self._pii_engines: dict[int, tuple[Bundle, str | None, PiiEngine]] = {}
         self._pii_lock = Lock()
         self.audit = audit if audit is not None else AuditTrail.to_file(os.environ.get("GOVERN_AUDIT_PATH", DEFAULT_AUDIT_PATH))
-        self._explicit_hash_key = hash_key
-        self._check_hash_key(bundle)
 
-    def _check_hash_key(self, bundle: Bundle) -> None:
-        """Refuse a bundle whose hash masks have no key (never unmasked or unkeyed hashes)."""
+    def _key_for(self, bundle: Bundle) -> str | None:
+        """The bundle's hash key; refuse a bundle whose hash masks have no key (never unmasked or unkeyed hashes)."""
         key_env = bundle.rules.settings.hash_key_env
         key = self._explicit_hash_key if self._explicit_hash_key is not None else os.environ.get(key_env)
         hash_masks = [m.id for p in bundle.policies.values() for rules in p.masks.values() for m in rules if m.kind == "hash"]
         hash_masks += [f"pii.operators.{t}" for t, op in bundle.rules.pii.operators.items() if op.operator == "hash"]
         if hash_masks and not key:
             raise PolicyLoadError([f"rules.yaml: hash masks {hash_masks} need a secret key: set ${key_env} or pass hash_key="])
-        self._hash_key = key
+        return key
+
+    @property
+    def _bundle(self) -> Bundle:
+        return self._state.bundle
+
+    @property
+    def _hash_key(self) -> str | None:
+        return self._state.hash_key
 
     @classmethod
     def from_path(
@@ -82,23 +91,30 @@ class Governor:
     def bundle(self) -> Bundle:
         return self._bundle
 
-    def reload(self, directory: str | Path | None = None) -> Bundle:
+    def reload(self, directory: str | Path | None = None, *, expected_hash: str | None = None) -> Bundle:
         """Load the bundle again (or another directory) and swap it in atomically.
 
-        A request in flight keeps the bundle it started with. If the new bundle
-        fails to load, the old one stays in force and PolicyLoadError is raised.
-        Either way the attempt is written to the audit trail.
+        A request in flight keeps the bundle (and key) it started with. If the new
+        bundle fails to load, for any reason, the old one stays in force and
+        PolicyLoadError is raised. Either way the attempt is written to the audit
+        trail. A catalog passed to from_path (introspected) is used again.
+        ``expected_hash``: refuse to swap in any other version (the watcher's settled one).
         """
-        old = self._bundle
+        old = self._state.bundle
         path = Path(directory) if directory is not None else old.path
         try:
-            new = load_bundle(path)
-            self._check_hash_key(new)
-        except PolicyLoadError as err:
+            new = load_bundle(path, catalog=old.catalog if old.external_catalog else None)
+            if expected_hash is not None and new.content_hash != expected_hash:
+                raise PolicyLoadError([f"{path}: the files changed after they settled ({new.content_hash}); not swapped in"])
+            state = _InForce(new, self._key_for(new))
+        except Exception as err:
+            problems = err.problems if isinstance(err, PolicyLoadError) else [f"{path}: {type(err).__name__}: {err}"]
             self.audit.record(action="policy_load", principal={"id": "govern", "roles": [], "tenant": None},
-                              decision="deny", reasons=err.problems, bundle_hash=old.content_hash, input_text=str(path))
-            raise
-        self._bundle = new
+                              decision="deny", reasons=problems, bundle_hash=old.content_hash, input_text=str(path))
+            if isinstance(err, PolicyLoadError):
+                raise
+            raise PolicyLoadError(problems) from None
+        self._state = state
         self.audit.record(action="policy_load", principal={"id": "govern", "roles": [], "tenant": None},
                           decision="allow", reasons=[f"replaced {old.content_hash}"], bundle_hash=new.content_hash, input_text=str(path))
         return new
@@ -160,8 +176,9 @@ class Governor:
 
     def _govern(self, sql: str, principal: Principal, dialect: str) -> tuple[SqlContext, list[str]]:
         """Run the pipeline; the reasons are empty when allowed. Never raises for a bad query."""
-        bundle = self._bundle  # one bundle for the whole request, even if another is swapped in
-        ctx = SqlContext(sql=sql, principal=principal, dialect=dialect, bundle=bundle, hash_key=self._hash_key,
+        state = self._state  # one bundle and its key for the whole request, even if another is swapped in
+        bundle = state.bundle
+        ctx = SqlContext(sql=sql, principal=principal, dialect=dialect, bundle=bundle, hash_key=state.hash_key,
                          roles=bundle.grants.expand_roles(tuple(principal.roles)))
         try:
             govern_sql(ctx)
@@ -183,7 +200,7 @@ class Governor:
             columns=sorted(ctx.columns),
             audit_id=None,
             dialect=ctx.dialect,
-            params=[self._hash_key] * _parameter_count(ctx) if allowed and ctx.uses_hash_key else [],
+            params=[ctx.hash_key] * _parameter_count(ctx) if allowed and ctx.uses_hash_key else [],
             bundle_hash=ctx.bundle.content_hash,
         )
 
@@ -238,12 +255,15 @@ class Governor:
     # -- PII ------------------------------------------------------------------
     def pii_engine(self, bundle: Bundle | None = None) -> PiiEngine:
         """The PII engine of a bundle, built on first use (loading it costs ~a second)."""
-        bundle = bundle or self._bundle
+        state = self._state
+        if bundle is not None and bundle is not state.bundle:
+            state = _InForce(bundle, self._key_for(bundle))  # a request still on the bundle before a reload
         with self._pii_lock:
-            engine = self._pii_engines.get(id(bundle))
-            if engine is None:
-                engine = PiiEngine(bundle.rules.pii, hash_key=self._hash_key)
-                self._pii_engines = {id(bundle): engine}  # one bundle in force: drop the old engine
+            cached = self._pii_engines.get(id(state.bundle))
+            if cached is not None and cached[0] is state.bundle and cached[1] == state.hash_key:
+                return cached[2]
+            engine = PiiEngine(state.bundle.rules.pii, hash_key=state.hash_key)
+            self._pii_engines = {id(state.bundle): (state.bundle, state.hash_key, engine)}  # one bundle in force: drop the old engine
             return engine
 
     def revealed_types(self, principal: Principal, bundle: Bundle | None = None) -> frozenset[str]:
@@ -336,6 +356,14 @@ class Governor:
         replacements = iter(m.text for m in masked)
         out = [tuple(_replace_strings(v, replacements) for v in row) for row in rows]
         return out, _sum_counts(m.masked_counts for m in masked), any(m.needs_review for m in masked)
+
+
+@dataclass(frozen=True)
+class _InForce:
+    """The bundle in force and its hash key: replaced together, never one at a time."""
+
+    bundle: Bundle
+    hash_key: str | None = field(repr=False)
 
 
 def _collect_strings(value: Any, into: list[str]) -> None:

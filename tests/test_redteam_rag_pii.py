@@ -192,20 +192,11 @@ def test_leak_audit_query_hash_recovers_masked_pii(fresh_gov):
     query = "callback for +1 415 555 0199 about refund"
     fresh_gov.wrap_retriever(lambda q, k=4: [kb(1, "x")], "support_kb")(query, fresh_gov.principal("sam"))
     rec = records(fresh_gov)[-1]
-    assert "415 555 0199" not in rec["input_text"]
-    template, target = rec["input_text"], rec["input_sha256"]
-    assert "***0199" in template
-    recovered = None
-    prefix, suffix = template.split("***0199")
-    for a in range(200, 1000):
-        for e in range(0, 1000):
-            cand = f"{prefix}+1 {a} {e:03d} 0199{suffix}"
-            if hashlib.sha256(cand.encode()).hexdigest() == target:
-                recovered = cand
-                break
-        if recovered:
-            break
-    assert recovered is None, f"recovered the raw query from the audit trail: {recovered!r}"
+    # fixed: the record keeps no query text at all (masking misses names in pattern mode), and its
+    # digest is keyed, so neither a template nor a plain SHA-256 brute force recovers the query
+    assert rec.get("input_text") is None
+    assert "0199" not in json.dumps(rec)
+    assert rec["input_sha256"] != hashlib.sha256(query.encode()).hexdigest()
 
 
 # ============================================================================= PII detection

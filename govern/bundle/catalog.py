@@ -193,3 +193,36 @@ def _sqlite_foreign_keys(conn, table: str) -> tuple[ForeignKeySpec, ...]:
         if len(referenced) == len(parts):
             out.append(_fk([s for _, s, _ in parts], target, referenced))
     return tuple(out)
+
+
+def catalog_problems(spec: CatalogFile, where) -> list[str]:
+    """Inconsistencies in catalog.yaml, as 'file:line: message' (``where``: YAML path -> 'file:line').
+
+    Duplicate columns would be projected twice; keys naming nothing would make
+    entity paths silently wrong.
+    """
+    problems = []
+    tables = {name.lower(): t for name, t in spec.tables.items()}
+    for name, table in spec.tables.items():
+        at = ("tables", name)
+        seen: dict[str, int] = {}
+        for j, column in enumerate(table.columns):
+            if column.name.lower() in seen:
+                problems.append(f"{where(at + ('columns', j))}: table {name!r} lists column {column.name!r} twice (names are case-insensitive)")
+            seen.setdefault(column.name.lower(), j)
+        for j, key in enumerate(table.primary_key):
+            if key.lower() not in seen:
+                problems.append(f"{where(at + ('primary_key', j))}: primary key of {name!r} names {key!r}, which is not one of its columns")
+        for k, fk in enumerate(table.foreign_keys):
+            for column in fk.columns:
+                if column.lower() not in seen:
+                    problems.append(f"{where(at + ('foreign_keys', k))}: foreign key of {name!r} names {column!r}, which is not one of its columns")
+            target = tables.get(fk.references.table.lower())
+            if target is None:
+                problems.append(f"{where(at + ('foreign_keys', k))}: foreign key of {name!r} references table {fk.references.table!r}, which is not in the catalog")
+                continue
+            names = {c.name.lower() for c in target.columns}
+            for column in fk.references.columns:
+                if column.lower() not in names:
+                    problems.append(f"{where(at + ('foreign_keys', k))}: foreign key of {name!r} references {fk.references.table}.{column}, which does not exist")
+    return problems

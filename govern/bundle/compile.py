@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
 
 from govern.bundle.catalog import Catalog, Table
 from govern.bundle.models import RulesFile
-from govern.sql.binding import stray_placeholders
+from govern.bundle.policy_sql import BUNDLE_FUNCTIONS, column_problems, guard_problems, mask_column_problems, parse_expression
 from govern.sql.masks import CompiledMask, is_text_type
 from govern.sql.relation import CompiledFilter, TablePolicy
 
@@ -24,6 +22,14 @@ Where = Callable[[tuple], str]  # YAML path -> "rules.yaml:12"
 
 def compile_rules(rules: RulesFile, catalog: Catalog, where: Where) -> tuple[dict[str, TablePolicy], list[str]]:
     """Per-table policies keyed by lower-case table name, and the problems found."""
+    token = BUNDLE_FUNCTIONS.set(frozenset(f.lower() for f in rules.limits.functions))
+    try:
+        return _compile_rules(rules, catalog, where)
+    finally:
+        BUNDLE_FUNCTIONS.reset(token)
+
+
+def _compile_rules(rules: RulesFile, catalog: Catalog, where: Where) -> tuple[dict[str, TablePolicy], list[str]]:
     problems: list[str] = []
     policies: dict[str, TablePolicy] = {}
     seen_ids: dict[str, tuple] = {}
@@ -47,7 +53,7 @@ def compile_rules(rules: RulesFile, catalog: Catalog, where: Where) -> tuple[dic
         predicate = _parse(rule.where, rules.expression_dialect, where(loc + ("where",)), problems)
         if table is None or predicate is None:
             continue
-        found = _check_expression(predicate, table, catalog, allow_subqueries=True)
+        found = _check_expression(predicate, table, catalog, allow_subqueries=True, dialect=rules.expression_dialect)
         problems += [f"{where(loc + ('where',))}: {p}" for p in found]
         if found:
             continue
@@ -73,7 +79,8 @@ def compile_rules(rules: RulesFile, catalog: Catalog, where: Where) -> tuple[dic
             expression = _parse(rule.expression, rules.expression_dialect, where(loc + ("expression",)), problems)
             if expression is None:
                 continue
-            found = _check_expression(expression, table, catalog, allow_subqueries=False)
+            found = _check_expression(expression, table, catalog, allow_subqueries=False, dialect=rules.expression_dialect)
+            found += mask_column_problems(expression, column.name)
             problems += [f"{where(loc + ('expression',))}: {p}" for p in found]
             if found:
                 continue
@@ -120,18 +127,9 @@ def _roles(roles: list[str] | None) -> frozenset[str] | None:
 
 
 def _parse(text: str, dialect: str, at: str, problems: list[str]) -> exp.Expression | None:
-    try:
-        expression = sqlglot.parse_one(text, read=dialect)
-    except (ParseError, Exception) as err:  # sqlglot raises several types for bad input
-        problems.append(f"{at}: cannot parse {text!r} as {dialect} SQL: {str(err).splitlines()[0]}")
-        return None
-    if isinstance(expression, (exp.Query, exp.DDL, exp.DML, exp.Command)):
-        problems.append(f"{at}: expected an expression, got a statement: {text!r}")
-        return None
-    strays = stray_placeholders(expression)
-    if strays:
-        problems.append(f"{at}: only :principal.NAME placeholders are allowed, found {', '.join(strays)}")
-        return None
+    expression, problem = parse_expression(text, dialect)
+    if problem is not None:
+        problems.append(f"{at}: {problem}")
     return expression
 
 
@@ -140,19 +138,15 @@ def _top_level_columns(expression: exp.Expression) -> list[exp.Column]:
     return [c for c in expression.find_all(exp.Column) if c.find_ancestor(exp.Query) is None]
 
 
-def _check_expression(expression: exp.Expression, table: Table, catalog: Catalog, allow_subqueries: bool) -> list[str]:
-    problems = []
-    queries = list(expression.find_all(exp.Query))
-    if queries and not allow_subqueries:
+def _check_expression(expression: exp.Expression, table: Table, catalog: Catalog, allow_subqueries: bool,
+                      dialect: str = "postgres") -> list[str]:
+    problems = guard_problems(expression, dialect)
+    if not allow_subqueries and any(expression.find_all(exp.Query)):
         problems.append("subqueries are not allowed here")
-    for col in _top_level_columns(expression):
-        if col.table and col.table.lower() != table.name.lower():
-            problems.append(f"column {col.sql()!r} must belong to table {table.name!r}")
-        elif table.column(col.name) is None:
-            problems.append(f"table {table.name!r} has no column {col.name!r}")
+    problems += column_problems(expression, table, catalog)
     for ref in expression.find_all(exp.Table):
         if isinstance(ref.this, exp.Identifier) and catalog.table(ref.name, ref.db or None) is None:
-            problems.append(f"unknown table {ref.name!r} in a lookup subquery")
+            problems.append(f"unknown table {ref.sql()!r} in a lookup subquery (only catalog tables)")
     return problems
 
 

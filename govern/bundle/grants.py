@@ -11,6 +11,7 @@ from __future__ import annotations
 import configparser
 import csv
 import io
+import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,6 +20,7 @@ from pathlib import Path
 import casbin
 
 from govern.bundle.catalog import Table
+from govern.bundle.yaml_source import YamlProblem, read_text
 
 # The shape of the model govern's queries rely on (whitespace-insensitive).
 EXPECTED_MODEL = {
@@ -44,11 +46,25 @@ class TableAccess:
         return bool(self.permitted)
 
 
+CANONICAL_EFFECT = "some(where (p.eft == allow)) && !some(where (p.eft == deny))"
+# A role is a plain token: an empty or spaced name is a typo that would still match a principal.
+ROLE_NAME = re.compile(r"^[^\s\x00-\x1f\x7f,]+$")
+
+
 def check_model(path: Path) -> list[str]:
-    """Problems with the casbin model file's shape, as 'file:line: message'."""
+    """Problems with the casbin model file, as 'file:line: message'.
+
+    The shape is compared whitespace-insensitively, but casbin itself reads the
+    file textually (only `key = value`, `&&` replaced by `and` as text, the effect
+    compared verbatim), so a model that passes the shape check is also run once on
+    a probe request: whatever casbin would fail on at enforce time fails here.
+    """
+    try:
+        text = read_text(path)
+    except YamlProblem as err:
+        return [err.message]
     parser = configparser.ConfigParser(interpolation=None)
     parser.optionxform = str  # keys are case-sensitive in casbin
-    text = path.read_text(encoding="utf-8")
     try:
         parser.read_string(text)
     except configparser.Error as err:
@@ -56,16 +72,46 @@ def check_model(path: Path) -> list[str]:
     problems = []
     for (section, key), expected in EXPECTED_MODEL.items():
         got = parser.get(section, key, fallback=None)
+        line = _key_line(text, key) or _line_of(text, f"[{section}]") or 1
         if got is None or "".join(got.split()) != expected:
-            line = _line_of(text, f"{key} =") or _line_of(text, f"[{section}]") or 1
             problems.append(f"{path.name}:{line}: [{section}] {key} must be {expected!r} (govern relies on this shape)")
-    return problems
+        elif not re.match(rf"^\s*{key}\s*=", text.splitlines()[line - 1]):
+            problems.append(f"{path.name}:{line}: [{section}] write '{key} = ...' (casbin reads only '=' as the separator)")
+        elif key == "e" and got.strip() != CANONICAL_EFFECT:
+            problems.append(f"{path.name}:{line}: [{section}] e must be written exactly {CANONICAL_EFFECT!r} (casbin compares it as text)")
+    return problems or _probe(path, text)
+
+
+def _probe(path: Path, text: str) -> list[str]:
+    """Decide two requests with the model: any error, or a decision unlike govern's, names the matcher line."""
+    line = _key_line(text, "m") or 1
+    try:
+        enforcer = casbin.Enforcer(str(path))
+        enforcer.add_policies([["probe", "probe.*", "select", "allow"], ["blocked", "probe.secret", "select", "deny"]])
+        decisions = (enforcer.enforce(frozenset({"probe"}), "probe.x", "select"),
+                     enforcer.enforce(frozenset({"probe", "blocked"}), "probe.secret", "select"),
+                     enforcer.enforce(frozenset({"other"}), "probe.x", "select"))
+    except Exception as err:  # casbin raises SyntaxError, RuntimeError, ... from its text handling
+        where = _key_line(text, "e") if "effect" in str(err) else line
+        return [f"{path.name}:{where or 1}: casbin cannot evaluate the model ({type(err).__name__}: {err})"]
+    if decisions != (True, False, False):
+        return [f"{path.name}:{line}: the model does not decide like govern's (allow, deny overrides allow, no grant)"]
+    return []
 
 
 def read_policy_lines(path: Path) -> tuple[list[list[str]], list[str]]:
     """Parse grants.csv into casbin rules, returning (rules, problems)."""
+    numbered, problems = read_grant_file(path)
+    return [fields for _, fields in numbered], problems
+
+
+def read_grant_file(path: Path) -> tuple[list[tuple[int, list[str]]], list[str]]:
+    """grants.csv as (line number, casbin rule) pairs, and the problems found."""
     rules, problems = [], []
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = read_text(path)
+    except YamlProblem as err:
+        return [], [err.message]
     for lineno, raw in enumerate(text.splitlines(), start=1):
         stripped = raw.strip()
         if not stripped or stripped.startswith("#"):
@@ -79,18 +125,72 @@ def read_policy_lines(path: Path) -> tuple[list[list[str]], list[str]]:
                 problems.append(f"{where}: unknown action {fields[3]!r} (one of {sorted(ACTIONS)})")
             elif fields[4] not in ("allow", "deny"):
                 problems.append(f"{where}: effect must be allow or deny, got {fields[4]!r}")
+            elif _bad_names(where, fields[1:3], problems):
+                continue
             else:
                 if fields[3] == "select":
                     fields[2] = fields[2].lower()  # table and column names are case-insensitive
-                rules.append(fields)
+                rules.append((lineno, fields))
         elif fields[0] == "g":
             if len(fields) != 3:
-                problems.append(f"{where}: a 'g' line needs 2 fields (member role or principal, parent role), got {len(fields) - 1}")
-            else:
-                rules.append(fields)
+                problems.append(f"{where}: a 'g' line needs 2 fields (member role, inherited role), got {len(fields) - 1}")
+            elif not _bad_names(where, fields[1:], problems):
+                rules.append((lineno, fields))
         else:
             problems.append(f"{where}: a line starts with 'p' or 'g', not {fields[0]!r}")
     return rules, problems
+
+
+def _bad_names(where: str, names: list[str], problems: list[str]) -> bool:
+    bad = [n for n in names if not ROLE_NAME.match(n)]
+    for name in bad:
+        problems.append(f"{where}: {name!r} is not a valid name (empty, or has spaces or control characters)")
+    return bool(bad)
+
+
+def hierarchy_problems(file: str, numbered: list[tuple[int, list[str]]], principals: dict) -> list[str]:
+    """`g` lines that name a principal id, and role cycles (each names its lines)."""
+    problems = []
+    held = {r for p in principals.values() for r in p.roles}
+    granted = {f[1] for _, f in numbered if f[0] == "p"}
+    edges: dict[str, list[tuple[str, int]]] = {}
+    for lineno, fields in numbered:
+        if fields[0] != "g":
+            continue
+        member, parent = fields[1], fields[2]
+        edges.setdefault(member, []).append((parent, lineno))
+        if member in principals and member not in held | granted:
+            # govern expands a principal's roles, never its id: such a line would be silently ignored.
+            problems.append(f"{file}:{lineno}: {member!r} is a principal id (principals.yaml); `g` lines relate roles only: "
+                            f"give the principal role {parent!r} in principals.yaml instead")
+    for cycle in _cycles(edges):
+        names = " -> ".join([member for member, _ in cycle] + [cycle[0][0]])
+        lines = ", ".join(str(line) for _, line in cycle)
+        problems.append(f"{file}:{cycle[0][1]}: role cycle {names} (lines {lines}): every role in a cycle inherits every other's grants and rules")
+    return problems
+
+
+def _cycles(edges: dict[str, list[tuple[str, int]]]) -> list[list[tuple[str, int]]]:
+    """Each elementary cycle found by a depth-first search once, as (role, line of its edge) steps."""
+    found, seen_sets, done = [], set(), set()
+
+    def visit(role: str, path: list[tuple[str, int]], on_path: dict[str, int]) -> None:
+        for parent, line in edges.get(role, ()):
+            step = path + [(role, line)]
+            if parent in on_path:
+                cycle = step[on_path[parent]:]
+                key = frozenset(r for r, _ in cycle)
+                if key not in seen_sets:
+                    seen_sets.add(key)
+                    found.append(cycle)
+            elif parent not in done:
+                visit(parent, step, on_path | {parent: len(step)})
+        done.add(role)
+
+    for role in sorted(edges):
+        if role not in done:
+            visit(role, [], {role: 0})
+    return found
 
 
 class Grants:
@@ -128,6 +228,13 @@ class Grants:
         permitted = tuple(c.name for c in table.columns if self.allowed(roles, f"{table.name}.{c.name}".lower(), "select"))
         lowered = {p.lower() for p in permitted}
         return TableAccess(permitted, frozenset(c.name.lower() for c in table.columns if c.name.lower() not in lowered))
+
+
+def _key_line(text: str, key: str) -> int | None:
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if re.match(rf"^\s*{re.escape(key)}\s*[=:]", line):
+            return lineno
+    return None
 
 
 def _line_of(text: str, needle: str) -> int | None:

@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from govern.bundle.catalog import Catalog
+from govern.bundle.catalog import Catalog, catalog_problems
 from govern.bundle.compile import compile_rules, denied_column_grants
-from govern.bundle.grants import Grants, check_model, read_policy_lines
+from govern.bundle.grants import Grants, check_model, hierarchy_problems, read_grant_file
 from govern.bundle.models import CatalogFile, PrincipalsFile, RulesFile
 from govern.bundle.yaml_source import YamlProblem, YamlSource, load_yaml
 from govern.errors import PolicyLoadError
@@ -38,6 +38,9 @@ class Bundle:
     principals: dict[str, Principal]
     # Document rules for retrieval (govern.retrieval.DocumentRules, from documents.yaml).
     documents: Any = field(default=None, compare=False, repr=False)
+    # True when the catalog was passed in (introspected), not read from catalog.yaml:
+    # a reload must pass it again rather than look for a file.
+    external_catalog: bool = field(default=False, compare=False)
     # Per-bundle caches of derived, request-independent structures (relation templates).
     templates: BoundedCache = field(default_factory=lambda: BoundedCache(8192), compare=False, repr=False)
     renders: BoundedCache = field(default_factory=lambda: BoundedCache(8192), compare=False, repr=False)
@@ -80,6 +83,16 @@ def load_bundle(directory: str | Path, catalog: Catalog | None = None) -> Bundle
     root = Path(directory)
     if not root.is_dir():
         raise PolicyLoadError([f"{root}: not a directory"])
+    try:
+        return _load(root, catalog)
+    except PolicyLoadError:
+        raise
+    except Exception as err:  # fail closed with a PolicyLoadError, never a raw exception half-way
+        raise PolicyLoadError([f"{root}: the bundle could not be read ({type(err).__name__}: {err})"]) from None
+
+
+def _load(root: Path, catalog: Catalog | None) -> Bundle:
+    external = catalog is not None
     problems: list[str] = []
     hashed = content_hash(root)
 
@@ -96,22 +109,26 @@ def load_bundle(directory: str | Path, catalog: Catalog | None = None) -> Bundle
         problems.append(f"{CATALOG_FILE}: missing from bundle {root} (or pass a catalog introspected from a connection)")
 
     if catalog is None and catalog_path.is_file():
-        spec, _ = _validated(catalog_path, CatalogFile, problems)
-        if spec is not None:
+        spec, catalog_source = _validated(catalog_path, CatalogFile, problems)
+        found = catalog_problems(spec, catalog_source.where) if spec is not None else []
+        problems += found
+        if spec is not None and not found:
             try:
                 catalog = Catalog.from_file(spec)
             except ValueError as err:
                 problems.append(f"{CATALOG_FILE}: {err}")
     rules, rules_source = _validated(rules_path, RulesFile, problems) if rules_path else (None, None)
     principals_path = root / PRINCIPALS_FILE
-    principals, _ = _validated(principals_path, PrincipalsFile, problems) if principals_path.is_file() else (PrincipalsFile(), None)
+    principals, principals_source = _validated(principals_path, PrincipalsFile, problems) if principals_path.is_file() else (PrincipalsFile(), None)
+    by_id = _principals_by_id(principals, principals_source, problems)
 
     grant_lines: list[list[str]] = []
     if model_path:
         problems += check_model(model_path)
     if grants_path:
-        grant_lines, grant_problems = read_policy_lines(grants_path)
-        problems += grant_problems
+        numbered, grant_problems = read_grant_file(grants_path)
+        problems += grant_problems + hierarchy_problems(GRANTS_FILE, numbered, by_id)
+        grant_lines = [fields for _, fields in numbered]
 
     policies: dict[str, TablePolicy] = {}
     if rules is not None and catalog is not None:
@@ -138,9 +155,21 @@ def load_bundle(directory: str | Path, catalog: Catalog | None = None) -> Bundle
         grants=grants,
         rules=rules,
         policies=policies,
-        principals={p.id: p for p in principals.principals},
+        principals=by_id,
         documents=documents,
+        external_catalog=external,
     )
+
+
+def _principals_by_id(principals: PrincipalsFile | None, source: YamlSource | None, problems: list[str]) -> dict[str, Principal]:
+    """Principals by id; a repeated id is an error (the last would silently win)."""
+    by_id: dict[str, Principal] = {}
+    for i, p in enumerate(principals.principals if principals is not None else ()):
+        if p.id in by_id:
+            where = source.where(("principals", i, "id")) if source is not None else PRINCIPALS_FILE
+            problems.append(f"{where}: principal id {p.id!r} is listed twice")
+        by_id.setdefault(p.id, p)
+    return by_id
 
 
 # Not policy: the bundle's own test cases (govern policy test) do not change what is enforced.

@@ -39,9 +39,19 @@ class YamlProblem(Exception):
         super().__init__(message)
 
 
+def read_text(path: Path) -> str:
+    """A policy file's text; YamlProblem('file:line: ...') when it is not UTF-8 (never a bare UnicodeDecodeError)."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise YamlProblem(f"{path.name}:{line}: not valid UTF-8 (byte {data[err.start]:#04x}); save the file as UTF-8") from None
+
+
 def load_yaml(path: Path) -> YamlSource:
     """Parse ``path``; raise YamlProblem('file:line: message') on syntax errors or duplicate keys."""
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -52,11 +62,16 @@ def load_yaml(path: Path) -> YamlSource:
         raise YamlProblem(f"{path.name}:{line}: YAML syntax error: {problem}") from None
     lines: dict[YamlPath, int] = {}
     if root is not None:
-        _index(root, (), lines, path)
+        _index(root, (), lines, path, ())
     return YamlSource(path, data, lines)
 
 
-def _index(node: yaml.Node, at: YamlPath, lines: dict[YamlPath, int], path: Path) -> None:
+def _index(node: yaml.Node, at: YamlPath, lines: dict[YamlPath, int], path: Path, open_nodes: tuple[int, ...]) -> None:
+    # An alias may point at a node that contains it (`&a {x: *a}`): the data would be
+    # infinitely deep, and validating it would recurse until Python gives up.
+    if id(node) in open_nodes:
+        raise YamlProblem(f"{path.name}:{node.start_mark.line + 1}: recursive YAML alias (a node that contains itself)")
+    open_nodes += (id(node),)
     lines.setdefault(at, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         seen: set[Any] = set()
@@ -66,8 +81,8 @@ def _index(node: yaml.Node, at: YamlPath, lines: dict[YamlPath, int], path: Path
                 raise YamlProblem(f"{path.name}:{key_node.start_mark.line + 1}: duplicate key {key!r}")
             seen.add(key)
             lines[at + (key,)] = key_node.start_mark.line + 1
-            _index(value_node, at + (key,), lines, path)
+            _index(value_node, at + (key,), lines, path, open_nodes)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             lines[at + (i,)] = item.start_mark.line + 1
-            _index(item, at + (i,), lines, path)
+            _index(item, at + (i,), lines, path, open_nodes)

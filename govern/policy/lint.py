@@ -9,7 +9,12 @@ code                        severity  meaning
 load-error                  error     the bundle does not load (schema, YAML, SQL, ...)
 unknown-table               error     grants.csv names a table the catalog lacks
 unknown-column              error     grants.csv names a column the table lacks
-unknown-role                error     a rule names a role no grant or hierarchy line has
+unknown-role                error     a rule names a role no grant or hierarchy line has, or a role no
+                                      principal holds looks like a typo of one that is held
+unknown-attribute           error     a rule reads `:principal.NAME` that no principal in principals.yaml has
+unexpected-file             error     a misnamed bundle file (documents.yml, principal.yaml) whose real
+                                      name is missing (warning when it is present, or another policy-like file)
+lint-crash                  error     a lint check failed (reported, never raised)
 unknown-entity              error     an entity scope names an undefined entity
 unknown-collection          warning   a grant names a collection documents.yaml lacks
 unknown-pii-type            warning   `pii:TYPE, reveal` for a type the PII settings do not detect
@@ -19,6 +24,7 @@ mask-on-denied-column       warning   whenever the mask matches, the column is n
 redundant-filter            warning   a permissive filter is covered by a `TRUE` one, or duplicated
 unmasked-pii                warning   a PII column is readable raw by roles without `pii:TYPE, reveal`
 role-without-grants         warning   a role (in hierarchy, rules or principals) is granted nothing
+role-not-held               warning   a role in grants or rules that no principal holds, itself or inherited
 no-rows-for-role            info      a role may select from a row-governed table but no permissive filter matches it
 ==========================  ========  ===============================================
 
@@ -98,20 +104,31 @@ def finding_from_problem(problem: str) -> Finding:
 
 def lint_bundle(directory: str | Path) -> LintReport:
     """Lint the bundle in ``directory``; never raises for a bad bundle."""
+    from govern.policy.lint_refs import unexpected_files
+
     root = Path(directory)
     report = LintReport(str(root))
+    files = _guarded("unexpected-files", lambda: unexpected_files(root))
     try:
         bundle = load_bundle(root)
     except PolicyLoadError as err:
         report.loaded = False
-        report.findings = [finding_from_problem(p) for p in err.problems]
-        report.findings += _grant_reference_findings_unloaded(root)
+        report.findings = [finding_from_problem(p) for p in err.problems] + files
+        report.findings += _guarded("grant-references", lambda: _grant_reference_findings_unloaded(root))
         return report
     linter = _Linter(bundle, root)
     linter.run()
     order = {s: i for i, s in enumerate(SEVERITIES)}
-    report.findings = sorted(linter.findings, key=lambda f: (order[f.severity], f.file or "", f.line or 0, f.code))
+    report.findings = sorted(linter.findings + files, key=lambda f: (order[f.severity], f.file or "", f.line or 0, f.code))
     return report
+
+
+def _guarded(name: str, check) -> list[Finding]:
+    """Run one check; a check that fails is a finding, never a crash of the whole lint."""
+    try:
+        return list(check())
+    except Exception as err:
+        return [Finding("lint-crash", "error", f"lint check {name} failed ({type(err).__name__}: {err}); please report it")]
 
 
 def _grant_reference_findings_unloaded(root: Path) -> list[Finding]:
@@ -140,7 +157,7 @@ def read_grant_lines(path: Path) -> list[GrantLine]:
     out = []
     if not path.is_file():
         return out
-    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for lineno, raw in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
         stripped = raw.strip()
         if not stripped or stripped.startswith("#"):
             continue
@@ -190,7 +207,6 @@ class _Linter:
             self.rules_src = None
         self.grant_lines = read_grant_lines(root / GRANTS_FILE)
         self.role_sets = role_sets(bundle)
-        self.grant_roles = set(bundle.grants.roles)
 
     def where(self, loc: tuple) -> tuple[str, int | None]:
         if self.rules_src is None:
@@ -205,14 +221,14 @@ class _Linter:
         self.findings.append(Finding(code, severity, message, file, line, rule))
 
     def run(self) -> None:
-        b = self.bundle
-        self.findings += _grant_lines_findings(self.root, b.catalog, set(b.rules.pii.entities), self.collections())
-        self.check_rule_roles()
-        self.check_filters()
-        self.check_masks()
-        self.check_pii_columns()
-        self.check_roles_without_grants()
-        self.check_entities()
+        from govern.policy import lint_refs
+
+        b, root = self.bundle, self.root
+        self.findings += _guarded("grant-references", lambda: _grant_lines_findings(root, b.catalog, set(b.rules.pii.entities), self.collections()))
+        for check in (self.check_filters, self.check_masks, self.check_pii_columns, self.check_roles_without_grants, self.check_entities):
+            self.findings += _guarded(check.__name__, lambda: check() or ())
+        for ref_check in (lint_refs.unknown_roles, lint_refs.roles_not_held, lint_refs.unknown_attributes):
+            self.findings += _guarded(ref_check.__name__, lambda: ref_check(b, root))
 
     # -- helpers ---------------------------------------------------------------
     def collections(self) -> set[str] | None:
@@ -238,20 +254,6 @@ class _Linter:
         return self.bundle.grants.allowed(roles, f"{table_name}.{column}".lower(), "select")
 
     # -- checks ----------------------------------------------------------------
-    def check_rule_roles(self) -> None:
-        """Roles in rules.yaml that exist nowhere in grants: the rule never matches them."""
-        kinds = [("row_filters", self.bundle.rules.row_filters), ("column_masks", self.bundle.rules.column_masks),
-                 ("denied_columns", self.bundle.rules.denied_columns)]
-        for section, rules in kinds:
-            for i, rule in enumerate(rules):
-                for key in ("roles", "except_roles"):
-                    for j, role in enumerate(getattr(rule, key, None) or ()):
-                        if role not in self.grant_roles:
-                            what = "is never excepted" if key == "except_roles" else "never matches it"
-                            self.add("unknown-role", "error",
-                                     f"rule {rule.id!r} names role {role!r}, which no line of grants.csv has (typo?); the rule {what}",
-                                     (section, i, key, j), rule.id)
-
     def check_filters(self) -> None:
         rules = self.bundle.rules.row_filters
         for i, rule in enumerate(rules):
@@ -359,8 +361,6 @@ class _Linter:
                 for role in g.fields[1:]:
                     sources.setdefault(role, (GRANTS_FILE, g.line))
         for role in sorted(known_roles(b)):
-            if role in b.principals:
-                continue  # a `g` line may name a principal id as the member
             if b.grants.expand_roles((role,)) & granted:
                 continue
             file, line = sources.get(role, (None, None))
@@ -392,11 +392,6 @@ class _Linter:
             if entity is not None and entity not in names:
                 self.add("unknown-entity", "error", f"entity scope {getattr(scope, 'id', i)!r} names entity {entity!r}, which `entities:` does not define ({sorted(n for n in names if n)})",
                          ("entity_scopes", i, "entity"), getattr(scope, "id", None))
-            roles = getattr(scope, "roles", None) or ()
-            for j, role in enumerate(roles):
-                if role not in self.grant_roles:
-                    self.add("unknown-role", "error", f"entity scope {getattr(scope, 'id', i)!r} names role {role!r}, which no line of grants.csv has; the scope never matches it",
-                             ("entity_scopes", i, "roles", j), getattr(scope, "id", None))
 
 
 def _matches(roles: list[str] | None, except_roles, held: frozenset[str]) -> bool:

@@ -261,6 +261,10 @@ def load_test_files(paths: list[Path]) -> tuple[list[LoadedCase], list[str]]:
             line = int(source.where(("cases", i)).rpartition(":")[2])
             if names[case.name] > 1:
                 problems.append(f"{path.name}:{line}: case name {case.name!r} is used more than once in the file")
+            if not case.skip and not case.expect.model_fields_set - {"ordered"}:
+                # `expect: {}` checks nothing: reported, never passed silently.
+                problems.append(f"{path.name}:{line}: case {case.name!r} expects nothing (give `expect` at least one check)")
+                continue
             principal = case.principal or spec.principal
             if principal is None and case.sql is not None or principal is None and case.passage is not None \
                     or principal is None and (case.retrieve or case.entity):
@@ -310,6 +314,11 @@ class Runner:
         return Principal(pid, roles, attributes)
 
     def run(self, loaded: LoadedCase) -> CaseResult:
+        # An oracle may select $hash_key, and a failing case prints its rows: the key
+        # must never reach a report (CI logs keep it).
+        return _redacted(self._run(loaded), self.gov._hash_key)
+
+    def _run(self, loaded: LoadedCase) -> CaseResult:
         case = loaded.case
         if case.skip:
             return CaseResult(loaded, "skip", error=case.skip)
@@ -477,6 +486,29 @@ class Runner:
             oracle = [r[0] for r in self._oracle(expect.keys_same_as)]
             out += _check_ids("keys_same_as", oracle, None, None, keys)
         return out, {"keys": keys}
+
+
+REDACTED = "[hash_key]"
+
+
+def _redacted(result: CaseResult, secret: str | None) -> CaseResult:
+    """``result`` with every occurrence of the hash key in its texts replaced."""
+    if not secret:
+        return result
+
+    def scrub(value):
+        if isinstance(value, str):
+            return value.replace(secret, REDACTED)
+        if isinstance(value, dict):
+            return {k: scrub(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(scrub(v) for v in value)
+        return value
+
+    result.mismatches = [Mismatch(m.check, scrub(m.message), scrub(m.diff)) for m in result.mismatches]
+    result.error = scrub(result.error)
+    result.detail = scrub(result.detail)
+    return result
 
 
 def _check_reasons(wanted, reasons: list[str]) -> list[Mismatch]:

@@ -9,6 +9,7 @@ string literal.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from sqlglot import exp
 
@@ -46,22 +47,25 @@ def literal(value) -> exp.Expression:
     raise TypeError(f"unsupported attribute value type {type(value).__name__}")
 
 
-def bind(expression: exp.Expression, principal: Principal, rule_id: str = "?") -> exp.Expression:
+def bind(expression: exp.Expression, principal: Principal, rule_id: str | Mapping[str, str] = "?") -> exp.Expression:
     """A copy of ``expression`` with the principal's values as typed literals.
 
+    ``rule_id`` names the rule in denials: one id, or attribute -> rule id(s) when
+    the expression holds several rules (a governed relation).
     Raises Denied naming the attribute when the principal lacks it (fail closed).
     """
     # A holder gives the root a parent, so a root IN (...) can be replaced too.
     holder = exp.Paren(this=expression.copy())
     for node, name in principal_placeholders(holder):
+        rule = rule_id.get(name, "?") if isinstance(rule_id, Mapping) else rule_id
         try:
             value = principal.attribute(name)
         except KeyError:
             raise Denied(
-                f"principal {principal.id!r} lacks attribute {name!r}, which rule {rule_id!r} needs"
+                f"principal {principal.id!r} lacks attribute {name!r}, which rule {rule!r} needs"
             ) from None
         if isinstance(value, list):
-            _bind_list(node, value, name, rule_id)
+            _bind_list(node, value, name, rule)
         else:
             node.replace(literal(value))
     return holder.this

@@ -153,6 +153,7 @@ def _is_false(node: exp.Expression) -> bool:
 def build_template(table: Table, access: TableAccess, policy: TablePolicy, roles: frozenset[str], dialect: str) -> RelationTemplate:
     qualifier = exp.to_identifier(table.name, quoted=True)
     applied: list[str] = []
+    masks: list[CompiledMask] = []
     uses_key = False
     projections = []
     for name in access.permitted:
@@ -163,6 +164,7 @@ def build_template(table: Table, access: TableAccess, policy: TablePolicy, roles
             projections.append(ref)
             continue
         applied.append(mask.id)
+        masks.append(mask)
         uses_key = uses_key or mask.kind == "hash"
         projections.append(exp.alias_(mask_expression(mask, ref, column.type, dialect), exp.to_identifier(column.name, quoted=True)))
 
@@ -171,7 +173,9 @@ def build_template(table: Table, access: TableAccess, policy: TablePolicy, roles
     predicate, filters = row_predicate(policy, roles)
     if predicate is not None:
         select = fence(select.where(predicate, copy=False), dialect)
+    # Masks read attributes too (`expression` masks): missing ones are a denial naming them, like filters.
     needs = tuple((f.id, name) for f in filters for _, name in principal_placeholders(f.predicate))
+    needs += tuple((m.id, name) for m in masks if m.expression is not None for _, name in principal_placeholders(m.expression))
     attributes = tuple(sorted({name for _, name in principal_placeholders(select)}))
     return RelationTemplate(select, tuple([f.id for f in filters] + applied), uses_key, needs, attributes)
 
@@ -184,7 +188,7 @@ def instantiate(template: RelationTemplate, principal: Principal, alias: exp.Tab
     missing = missing_attributes(template, principal)
     if missing:
         raise Denied(*missing)
-    return exp.Subquery(this=bind(template.select, principal), alias=alias)
+    return exp.Subquery(this=bind(template.select, principal, rules_of(template)), alias=alias)
 
 
 @dataclass(frozen=True)
@@ -202,12 +206,20 @@ def render(template: RelationTemplate, principal: Principal, dialect: str) -> Re
     """
     from govern.sql.passes.verify_output import check_round_trip
 
-    bound = portable(bind(template.select, principal), dialect)
+    bound = portable(bind(template.select, principal, rules_of(template)), dialect)
     count = sum(1 for _ in bound.find_all(exp.Placeholder))
     sql = bound.sql(dialect=dialect, comments=False, copy=True)
     # The principal's values are literals in it: prove they stayed literals.
     check_round_trip(sql, bound, dialect)
     return Rendered(sql, count)
+
+
+def rules_of(template: RelationTemplate) -> dict[str, str]:
+    """Attribute -> the rule id(s) reading it, for denials that name the rule."""
+    rules: dict[str, list[str]] = {}
+    for rule, name in template.needs:
+        rules.setdefault(name, []).append(rule)
+    return {name: ", ".join(dict.fromkeys(ids)) for name, ids in rules.items()}
 
 
 def binding_key(template: RelationTemplate, principal: Principal) -> tuple:

@@ -238,10 +238,10 @@ VIEWS: dict[str, dict[str, dict[str, str]]] = {
                 "WHERE region IN ('California', 'New York')"
             ),
         },
-        # critic: rating >= 4.0, no house number, street partial(6), name || ' (' || food_type || ')'
+        # critic: rating >= 4.0, no house number, street partial(6), upper(name)
         "carl": {
             "restaurant": (
-                "SELECT id, name || ' (' || food_type || ')' AS name, food_type, city_name, rating "
+                "SELECT id, upper(name) AS name, food_type, city_name, rating "
                 "FROM {base}.restaurant WHERE rating >= 4.0"
             ),
             "location": (

@@ -96,9 +96,12 @@ def test_watcher_reloads_changes_and_skips_a_broken_version(demo_bundle):
     first = gov.bundle.content_hash
     variant(demo_bundle, "region = :principal.region AND segment = 'smb'")
     result = watcher.poll()
+    assert result.settling and not result.reloaded  # reloaded only once unchanged for one poll
+    result = watcher.poll()
     assert result.reloaded and result.bundle_hash != first and "smb" in gov.check_sql(SQL, gov.principal("eve")).sql
     good = gov.bundle.content_hash
     demo_bundle.replace("rules.yaml", "version: 1", "version: 2")
+    assert watcher.poll().settling
     result = watcher.poll()
     assert result.changed and not result.reloaded and result.problems and gov.bundle.content_hash == good
     assert not watcher.poll().reloaded  # the same broken version is not retried

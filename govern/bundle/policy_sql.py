@@ -1,0 +1,133 @@
+"""Checks on the SQL written in policies (row filters, mask expressions, entity scopes).
+
+Policy SQL is spliced into every governed query, so it must pass the same
+guard as a user's query (check_statement's function allow/denylist, no table
+functions, no statements) and must read only what its rule may read: a mask
+expression only the column it masks, a filter only its own table's columns
+and, in lookup subqueries, catalog tables. Each check returns messages; the
+caller prefixes them with ``file:line``.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+import sqlglot
+from sqlglot import exp
+
+from govern.bundle.catalog import Catalog, Table
+from govern.sql.binding import principal_placeholders, stray_placeholders
+
+# The bundle's extra allowed functions (rules.yaml limits.functions) while its rules
+# compile. A context variable, because entity scopes are compiled by another package
+# through compile.py's helpers, whose signatures do not carry the bundle's limits.
+BUNDLE_FUNCTIONS: ContextVar[frozenset[str]] = ContextVar("govern_bundle_functions", default=frozenset())
+
+
+def parse_expression(text: str, dialect: str) -> tuple[exp.Expression | None, str | None]:
+    """(expression, None) or (None, what is wrong). Exactly one expression, never a statement."""
+    try:
+        parsed = [e for e in sqlglot.parse(text, read=dialect) if e is not None]
+    except Exception as err:  # sqlglot raises several types for bad input
+        return None, f"cannot parse {text!r} as {dialect} SQL: {str(err).splitlines()[0]}"
+    if len(parsed) != 1:
+        return None, f"expected one SQL expression, got {len(parsed)} (a ';' separates statements): {text!r}"
+    expression = parsed[0]
+    if isinstance(expression, (exp.Query, exp.DDL, exp.DML, exp.Command, exp.Block)):
+        return None, f"expected an expression, got a statement: {text!r}"
+    strays = stray_placeholders(expression)
+    if strays:
+        return None, f"only :principal.NAME placeholders are allowed, found {', '.join(strays)}"
+    return expression, None
+
+
+def guard_problems(expression: exp.Expression, dialect: str) -> list[str]:
+    """What the SQL guard (check_statement) would deny in this expression, as in a user's query."""
+    # Imported here: the SQL passes import the bundle package (a cycle at import time).
+    from govern.sql.passes.check_statement import ALLOWED_ANONYMOUS, _check_for, _check_function, _comment_reasons, _fine, _verbatim_text
+
+    allowed = ALLOWED_ANONYMOUS | {f.lower() for f in BUNDLE_FUNCTIONS.get()}
+    # :principal.NAME is govern's own placeholder, not a bind parameter or a method call.
+    own = {id(n) for dot, _ in principal_placeholders(expression) for n in dot.walk()}
+    reasons: list[str] = []
+    for node in expression.walk():
+        if id(node) in own:
+            continue
+        if node.comments:
+            reasons += _comment_reasons(node.comments)
+        check = _check_for(type(node))
+        if check is _check_function:
+            reasons += _check_function(node, allowed)
+        elif check is not _fine:
+            reasons += check(node, dialect)
+        reasons += _verbatim_text(node)
+    return list(dict.fromkeys(reasons))
+
+
+def column_problems(expression: exp.Expression, table: Table, catalog: Catalog) -> list[str]:
+    """Columns that do not resolve: top level against ``table``, in subqueries against their sources."""
+    problems = []
+    for col in expression.find_all(exp.Column):
+        if isinstance(col.this, exp.Star):
+            continue
+        select = col.find_ancestor(exp.Select)
+        if select is None:
+            problems += _own_column(col, table)
+        else:
+            problems += _scoped_column(col, select, table, catalog)
+    return problems
+
+
+def _own_column(col: exp.Column, table: Table) -> list[str]:
+    if col.table and col.table.lower() != table.name.lower():
+        return [f"column {col.sql()!r} must belong to table {table.name!r}"]
+    if table.column(col.name) is None:
+        return [f"table {table.name!r} has no column {col.name!r}"]
+    return []
+
+
+def _scoped_column(col: exp.Column, select: exp.Select, table: Table, catalog: Catalog) -> list[str]:
+    """Resolve like SQL: the innermost SELECT's sources first, then enclosing ones, then the rule's table."""
+    qualifier = col.table.lower() if col.table else None
+    scope: exp.Expression | None = select
+    while scope is not None:
+        sources = _sources(scope, catalog)
+        if qualifier is not None and qualifier in sources:
+            found = sources[qualifier]
+            if found is not None and found.column(col.name) is None:
+                return [f"table {found.name!r} has no column {col.name!r} (in a lookup subquery)"]
+            return []
+        if qualifier is None and any(t is None or t.column(col.name) for t in sources.values()):
+            return []
+        scope = scope.find_ancestor(exp.Select)
+    if qualifier in (None, table.name.lower()) and table.column(col.name) is not None:
+        return []  # a correlated reference to the rule's own row
+    if qualifier is not None:
+        return [f"column {col.sql()!r}: no table or alias {col.table!r} in scope (in a lookup subquery)"]
+    return [f"no table in scope has a column {col.name!r} (in a lookup subquery)"]
+
+
+def _sources(select: exp.Select, catalog: Catalog) -> dict[str, Table | None]:
+    """Alias (or name) -> catalog table of a SELECT's FROM and JOINs; None for a derived table (any column)."""
+    from_ = select.args.get("from_") or select.args.get("from")
+    items = [from_.this] if from_ is not None else []
+    items += [j.this for j in select.args.get("joins") or ()]
+    out: dict[str, Table | None] = {}
+    for item in items:
+        if isinstance(item, exp.Table) and isinstance(item.this, exp.Identifier):
+            out[item.alias_or_name.lower()] = catalog.table(item.name, item.db or None)
+        elif item.alias_or_name:
+            out[item.alias_or_name.lower()] = None
+    return out
+
+
+def mask_column_problems(expression: exp.Expression, column: str) -> list[str]:
+    """A mask expression may read only the column it masks (and placeholders, literals, functions).
+
+    Any other column would be shown under the masked column's name, whatever the
+    grants deny (a mask on ``name`` reading ``national_id`` publishes the SSNs).
+    """
+    others = sorted({c.name for c in expression.find_all(exp.Column) if c.name.lower() != column.lower()})
+    if others:
+        return [f"a mask expression may read only the column it masks ({column!r}); it reads {', '.join(map(repr, others))}"]
+    return []
