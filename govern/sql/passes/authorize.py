@@ -74,9 +74,10 @@ def _authorize_columns(ctx: SqlContext) -> list[str]:
     opaque = _opaque_columns(ctx)
     reasons: list[str] = []
     scopes = traverse_scope(ctx.tree)
+    query_of = _NearestAncestor(lambda node: isinstance(node, exp.Query))
     for scope in scopes:
         for column in scope.columns:
-            if column.find_ancestor(exp.Query) is not scope.expression:
+            if query_of(column) is not scope.expression:
                 continue  # sqlglot also lists an IN-subquery's columns here; its own scope checks them
             if isinstance(column.this, exp.Star):
                 continue  # where a star may stand is check_statement's business
@@ -99,14 +100,13 @@ def _opaque_reasons(ctx: SqlContext, scopes: list[Scope], base: dict[int, TableR
     """Every column node of the tree (not only those sqlglot lists per scope: DISTINCT ON,
     lambdas, ...) that reaches an opaque column must be a root projection, not reused."""
     scope_of = {id(scope.expression): scope for scope in scopes}
+    scope_node = _NearestAncestor(lambda node: id(node) in scope_of)
     reasons: list[str] = []
     for column in ctx.tree.find_all(exp.Column):
         if isinstance(column.this, exp.Star):
             continue
-        node, scope = column.parent, None
-        while node is not None and scope is None:
-            scope = scope_of.get(id(node))
-            node = node.parent
+        found = scope_node(column)
+        scope = scope_of[id(found)] if found is not None else None
         if scope is None or not _opaque_use(scope, column.table, column.name, base, opaque):
             continue
         if not _at_root_projection(column, ctx.tree):
@@ -114,6 +114,27 @@ def _opaque_reasons(ctx: SqlContext, scopes: list[Scope], base: dict[int, TableR
         else:
             reasons += _opaque_output_reuse(column)
     return reasons
+
+
+class _NearestAncestor:
+    """The nearest proper ancestor matching ``test``, memoized along the path walked: asked once
+    per column, a plain upward walk is quadratic on a 10,000-term OR chain."""
+
+    def __init__(self, test) -> None:
+        self._test, self._memo = test, {}
+
+    def __call__(self, node: exp.Expression) -> exp.Expression | None:
+        path, current = [], node.parent
+        while current is not None and id(current) not in self._memo and not self._test(current):
+            path.append(current)
+            current = current.parent
+        if current is None:
+            found = None
+        else:
+            found = self._memo[id(current)] if id(current) in self._memo else current
+        for visited in path:
+            self._memo[id(visited)] = found
+        return found
 
 
 def _opaque_structure_reasons(ctx: SqlContext, scopes: list[Scope], base: dict[int, TableRef],
@@ -163,13 +184,20 @@ def _opaque_structure_reasons(ctx: SqlContext, scopes: list[Scope], base: dict[i
 def _star_inputs(scope: Scope, star_of: str) -> list:
     """The sources a star expands: all of its scope's, or the one named by `t.*` (an outer one when correlated)."""
     if star_of == "*":
-        return list(scope.sources.values())
+        return list(_selected(scope).values())
     current: Scope | None = scope
     while current is not None:
-        if star_of in current.sources:
-            return [current.sources[star_of]]
+        selected = _selected(current)
+        if star_of in selected:
+            return [selected[star_of]]
         current = current.parent
     return []
+
+
+def _selected(scope: Scope) -> dict:
+    """The sources a scope's FROM and JOINs name. `scope.sources` also lists every CTE in
+    reach: expanding a star over those made chained `SELECT *` CTEs cost 2^n."""
+    return {name: source for name, (_, source) in scope.selected_sources.items()}
 
 
 def _at_root_select(select: exp.Expression, root: exp.Expression) -> bool:
@@ -315,6 +343,9 @@ def _is_whole_row(scope: Scope, name: str, base: dict[int, TableRef]) -> bool:
 def _check_column(ctx: SqlContext, scope: Scope, qualifier: str, name: str, base: dict[int, TableRef]) -> list[str]:
     """Reasons to deny one column reference (empty when it is fine or not a base column)."""
     candidates, resolvable = _candidates(scope, qualifier, name, base)
+    if not resolvable and qualifier:
+        # `zzz.national_id`, Oracle's `seq.NEXTVAL`: a prefix naming nothing in the query
+        return [f"unknown table or alias {qualifier} in {qualifier}.{name} (not in this query's FROM)"]
     if not resolvable and not qualifier and not _is_output_alias(scope, name):
         return [f"unknown column {name} (no table in scope has it)"]
     reasons = []
@@ -342,14 +373,15 @@ def _candidates(scope: Scope, qualifier: str, name: str, base: dict[int, TableRe
     """
     current: Scope | None = scope
     while current is not None:
+        selected = _selected(current)
         if qualifier:
-            source = current.sources.get(qualifier)
+            source = selected.get(qualifier)
             if source is not None:
                 return _through(source, name, base), True
         else:
             found: list[TableRef] = []
             resolvable = False
-            for source in current.sources.values():
+            for source in selected.values():
                 if isinstance(source, exp.Table) and id(source) in base:
                     if base[id(source)].table.column(name) is not None:
                         found.append(base[id(source)])
@@ -378,8 +410,7 @@ def _through(source, name: str, base: dict[int, TableRef]) -> list[TableRef]:
         star_of = _star_source(projection)
         if star_of is None:
             continue
-        sources = source.sources.values() if star_of == "*" else [source.sources.get(star_of)]
-        for inner in sources:
+        for inner in _star_inputs(source, star_of):
             if inner is None:
                 continue
             if isinstance(inner, exp.Table) and id(inner) in base and base[id(inner)].table.column(name) is None:
@@ -435,6 +466,8 @@ def _derived_may_have(source: Scope, name: str, base: dict[int, TableRef]) -> bo
 def _alias_columns(expression: exp.Expression) -> list[str] | None:
     """The names of `AS x(a, b)` / `WITH x(a, b) AS (...)`, or None without such a list."""
     holder = expression.parent
+    while isinstance(holder, exp.SetOperation):  # an arm (a recursive CTE's anchor): the list names the whole
+        holder = holder.parent
     alias = holder.args.get("alias") if isinstance(holder, (exp.Subquery, exp.CTE)) else None
     columns = alias.args.get("columns") if isinstance(alias, exp.TableAlias) else None
     return [c.name for c in columns] if columns else None

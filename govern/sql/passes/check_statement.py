@@ -29,7 +29,8 @@ STATEMENT_NODES = (
     exp.Grant, exp.Revoke, exp.Refresh, exp.Cache, exp.Uncache, exp.Kill, exp.Show, exp.Summarize,
     exp.Install, exp.Export, exp.Declare, exp.Execute, exp.TruncateTable, exp.Comment,
 )
-SIDE_EFFECT_NODES = {exp.Into: "SELECT ... INTO creates a table", exp.Lock: "FOR UPDATE/SHARE takes locks"}
+SIDE_EFFECT_NODES = {exp.Into: "SELECT ... INTO creates a table", exp.Lock: "FOR UPDATE/SHARE takes locks",
+                     exp.NextValueFor: "NEXT VALUE FOR increments a sequence"}
 
 # Functions that read files, the network or server state, run SQL from a string,
 # sleep (a timing channel) or enumerate system catalogs. Matched on the function
@@ -60,9 +61,13 @@ ALLOWED_ANONYMOUS = frozenset("""
     encode convert_to
 """.split())
 
-# Typed sqlglot functions that reveal server state.
+# Typed sqlglot functions that reveal server state or look objects up outside the catalog.
 DENIED_TYPED = frozenset({"CURRENT_VERSION", "CURRENT_SCHEMA", "CURRENT_CATALOG", "CURRENT_USER", "SESSION_USER",
-                          "CURRENT_ROLE", "USER"})
+                          "CURRENT_ROLE", "USER", "OBJECT_ID", "OBJECT_NAME", "TO_FILE", "SYSTEM_USER"})
+# CURRENT_* is session or server state (Snowflake alone has a dozen: CURRENT_IP_ADDRESS,
+# CURRENT_STATEMENT, CURRENT_WAREHOUSE, ...) except the clock, which queries legitimately read.
+CLOCK_FUNCTIONS = frozenset({"CURRENT_DATE", "CURRENT_TIME", "CURRENT_TIMESTAMP", "CURRENT_DATETIME",
+                             "CURRENT_TIMESTAMP_LTZ", "CURRENT_TIMESTAMP_TZ", "CURRENT_TIMESTAMP_NTZ"})
 
 PLAIN_WORD = re.compile(r"^[A-Za-z0-9_$]+$")
 TYPE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
@@ -189,7 +194,8 @@ def _check_type(node: exp.DataType, dialect: str) -> list[str]:
 
 def _check_function(node: exp.Func, allowed: frozenset[str]) -> list[str]:
     name = _function_name(node)
-    if DENIED_FUNCTIONS.match(name) or name.upper() in DENIED_TYPED:
+    upper = name.upper()
+    if DENIED_FUNCTIONS.match(name) or upper in DENIED_TYPED or (upper.startswith("CURRENT_") and upper not in CLOCK_FUNCTIONS):
         return [f"function {name}() is not allowed (reads files, network, server state or system catalogs)"]
     if isinstance(node, exp.Anonymous) and name.lower() not in allowed:
         return [f"function {name}() is not known to govern; only known functions are allowed "

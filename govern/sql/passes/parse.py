@@ -17,11 +17,30 @@ def parse(ctx: SqlContext) -> None:
         raise Denied(f"could not parse the query as {ctx.dialect} SQL: {str(err).splitlines()[0]}") from None
     except ValueError as err:  # unknown dialect name
         raise Denied(f"unsupported dialect {ctx.dialect!r}: {err}") from None
+    except RecursionError:
+        raise Denied(f"the query is nested too deeply to parse; keep it under {MAX_DEPTH} levels") from None
     if not statements:
         raise Denied("the query is empty")
     if len(statements) > 1:
         raise Denied(f"{len(statements)} statements were sent; send exactly one SELECT")
+    _require_bounded_depth(statements[0])
     ctx.tree = statements[0]
+
+
+# sqlglot's scope analysis walks up from every column, so governing a left-deep chain of
+# n operators costs n^2 (10,000 OR-ed terms: 10 s). No question an agent asks needs this
+# depth; a long list of alternatives is an IN (...) list, which is flat.
+MAX_DEPTH = 512
+
+
+def _require_bounded_depth(tree) -> None:
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise Denied(f"the query nests more than {MAX_DEPTH} levels deep (a long chain of operators or "
+                         "subqueries); write long lists of alternatives as IN (...)")
+        stack.extend((child, depth + 1) for child in node.iter_expressions())
 
 
 def _require_valid_unicode(sql: str) -> None:
