@@ -45,6 +45,21 @@ def test_parse_denials(ctx_for, sql, needle):
         ctx_for(sql, upto=check_statement)
 
 
+def test_parse_refuses_operators_sqlglot_misreads(ctx_for):
+    """pgvector's `<=>` would become IS NOT DISTINCT FROM: a different query, so it is denied;
+    the same characters inside a string, or the real IS NOT DISTINCT FROM, are fine."""
+    with pytest.raises(Denied, match="<=>"):
+        ctx_for("SELECT id FROM orders ORDER BY id <=> 3", dialect="postgres", upto=check_statement)
+    assert ctx_for("SELECT '<=>' AS x FROM orders", dialect="postgres", upto=check_statement).tree is not None
+    assert ctx_for("SELECT id FROM orders WHERE id IS NOT DISTINCT FROM 3", dialect="postgres", upto=check_statement).tree
+
+
+@pytest.mark.parametrize("depth", [600, 3000])
+def test_parse_bounds_nesting(ctx_for, depth):
+    with pytest.raises(Denied, match="nest"):
+        ctx_for("SELECT " + "(" * depth + "1" + ")" * depth, upto=check_statement)
+
+
 def test_parse_unknown_dialect(ctx_for):
     with pytest.raises(Denied, match="dialect"):
         ctx_for("SELECT 1", dialect="no-such-sql", upto=check_statement)

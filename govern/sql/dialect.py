@@ -42,4 +42,24 @@ def parse(sql: str, name: str) -> list[exp.Expression | None]:
             readers.clear()
         reader = readers[name] = (dialect.tokenizer(), dialect.parser())
     tokenizer, parser = reader
-    return parser.parse(tokenizer.tokenize(sql), sql)
+    tokens = tokenizer.tokenize(sql)
+    if name in MISREAD_OPERATORS and MISREAD_OPERATORS[name][0] in sql:
+        _refuse_misread(tokens, name)
+    return parser.parse(tokens, sql)
+
+
+# Operators sqlglot reads as something else in a dialect. PostgreSQL has no `<=>`; pgvector
+# defines it as cosine distance, which sqlglot turns into IS NOT DISTINCT FROM (MySQL's
+# null-safe equality): a different query, silently. A ValueError is a parse failure (denied).
+MISREAD_OPERATORS = {"postgres": ("<=>", "NULLSAFE_EQ")}
+
+
+def _refuse_misread(tokens, name: str) -> None:
+    text, kind = MISREAD_OPERATORS[name]
+    if any(token.token_type.name == kind and token.text == text for token in tokens):
+        raise UnsupportedOperator(f"operator {text} is not supported on {name} (sqlglot would read it as "
+                                  "IS NOT DISTINCT FROM; pgvector distance operators are not governed)")
+
+
+class UnsupportedOperator(ValueError):
+    pass

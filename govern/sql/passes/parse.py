@@ -6,6 +6,7 @@ from sqlglot.errors import ParseError, TokenError
 
 from govern.errors import Denied
 from govern.sql.decision import SqlContext
+from govern.sql.dialect import UnsupportedOperator
 from govern.sql.dialect import parse as parse_sql
 
 
@@ -15,6 +16,8 @@ def parse(ctx: SqlContext) -> None:
         statements = [s for s in parse_sql(ctx.sql, ctx.dialect) if s is not None]
     except (ParseError, TokenError) as err:
         raise Denied(f"could not parse the query as {ctx.dialect} SQL: {str(err).splitlines()[0]}") from None
+    except UnsupportedOperator as err:
+        raise Denied(str(err)) from None
     except ValueError as err:  # unknown dialect name
         raise Denied(f"unsupported dialect {ctx.dialect!r}: {err}") from None
     except RecursionError:
