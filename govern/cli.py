@@ -69,10 +69,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def principal_from_args(args, gov) -> Principal:
+    from govern.bundle.yaml_source import PolicyYamlLoader
+
     if args.principal:
         if args.role or args.attr:
             raise ValueError("--role/--attr go with --as, not with --principal")
-        data = yaml.safe_load(Path(args.principal).read_text())
+        data = yaml.load(Path(args.principal).read_text(), Loader=PolicyYamlLoader)  # noqa: S506 - safe subclass
         return Principal.model_validate(data)
     if not (args.role or args.attr):
         return gov.principal(args.as_id)
@@ -81,7 +83,7 @@ def principal_from_args(args, gov) -> Principal:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise SystemExit(f"govern check: --attr needs K=V, got {item!r}")
-        attributes[key] = yaml.safe_load(value) if value else ""
+        attributes[key] = yaml.load(value, Loader=PolicyYamlLoader) if value else ""  # noqa: S506 - `NO` stays "NO"
     return Principal(args.as_id, args.role, attributes)
 
 

@@ -205,3 +205,13 @@ def test_catalog_introspected_from_postgres():
     finally:
         conn.execute("DROP SCHEMA IF EXISTS govern_introspect CASCADE")
         conn.close()
+
+
+def test_yaml_1_1_booleans_stay_strings(tmp_path):
+    """`region: NO` (Norway) must not become False: only true/false are booleans in policy files."""
+    from govern.bundle.yaml_source import load_yaml
+
+    path = tmp_path / "principals.yaml"
+    path.write_text("principals:\n  - {id: ole, roles: [sales_rep], attributes: {region: NO, tenant: on, active: true}}\n")
+    attributes = load_yaml(path).data["principals"][0]["attributes"]
+    assert attributes == {"region": "NO", "tenant": "on", "active": True}

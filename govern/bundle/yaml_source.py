@@ -8,6 +8,7 @@ let a policy quietly drop a rule.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +50,29 @@ def read_text(path: Path) -> str:
         raise YamlProblem(f"{path.name}:{line}: not valid UTF-8 (byte {data[err.start]:#04x}); save the file as UTF-8") from None
 
 
+class PolicyYamlLoader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans: only true / false.
+
+    YAML 1.1 also reads yes/no/on/off/y/n as booleans, so `region: NO` (Norway)
+    would silently become False and a row filter `region = :principal.region`
+    would compare against false. Those words stay strings here.
+    """
+
+
+PolicyYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+PolicyYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
 def load_yaml(path: Path) -> YamlSource:
     """Parse ``path``; raise YamlProblem('file:line: message') on syntax errors or duplicate keys."""
     text = read_text(path)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=PolicyYamlLoader)
+        data = yaml.load(text, Loader=PolicyYamlLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
