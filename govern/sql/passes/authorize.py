@@ -177,7 +177,8 @@ def _opaque_structure_reasons(ctx: SqlContext, scopes: list[Scope], base: dict[i
                                "set operation or comparison; select the columns you need by name")
             elif _reuses_by_position(select) or _compares_rows(select):
                 reasons.append(f"{star} includes free-text column(s) {', '.join(reached)}: do not order or group by "
-                               "output position (or ALL), and do not INTERSECT / EXCEPT / UNION (distinct) such rows")
+                               "output position (or ALL), do not order a set operation around it, and do not INTERSECT / "
+                               "EXCEPT / UNION (distinct) such rows")
     return reasons
 
 
@@ -230,16 +231,16 @@ def _compares_rows(select: exp.Expression) -> bool:
 
 
 def _reuses_by_position(select: exp.Expression) -> bool:
-    """ORDER BY / GROUP BY a number or ALL, on this SELECT or a set operation around it."""
-    clauses = [select.args.get("order"), select.args.get("group")]
-    clauses += [node.args.get("order") for node in _enclosing_set_operations(select)]
-    for clause in clauses:
+    """ORDER BY / GROUP BY an output position (any spelling) or ALL on this SELECT, or any
+    ORDER BY on a set operation around it."""
+    if _orders_set_operation(select):
+        return True
+    for clause in (select.args.get("order"), select.args.get("group")):
         if clause is None:
             continue
         if clause.args.get("all") or any(v.name.upper() == "ALL" for v in clause.find_all(exp.Var)):
             return True
-        items = [o.this for o in clause.expressions] if isinstance(clause, exp.Order) else clause.expressions
-        if any(isinstance(e, exp.Literal) and not e.is_string for e in items):
+        if any(_positional(e) for e in _items(clause)):
             return True
     return False
 
@@ -291,6 +292,9 @@ def _opaque_output_reuse(column: exp.Column) -> list[str]:
     if _compares_rows(select):
         return [f"free-text column {name} may only be selected as it is (its PII is masked in the result); "
                 "INTERSECT / EXCEPT / UNION (distinct) compare it with other rows"]
+    if _orders_set_operation(select):
+        return [f"free-text column {name} may only be selected as it is (its PII is masked in the result); "
+                "a set operation around it may not be ordered (its output names come from the first arm)"]
     for clause in clauses:
         if isinstance(clause, (exp.Group, exp.Order)) and (clause.args.get("all") or any(
                 v.name.upper() == "ALL" for v in clause.find_all(exp.Var))):
@@ -298,13 +302,26 @@ def _opaque_output_reuse(column: exp.Column) -> list[str]:
         for ref in clause.find_all(exp.Column):
             if not ref.table and ref.name == name and ref.find_ancestor(exp.Select) in (select, None):
                 return [reason]
-        for item in clause.find_all(exp.Ordered) if isinstance(clause, exp.Order) else ():
-            if isinstance(item.this, exp.Literal) and not item.this.is_string and item.this.name == str(position):
-                return [reason]
-        if isinstance(clause, exp.Group):
-            if any(isinstance(e, exp.Literal) and not e.is_string and e.name == str(position) for e in clause.expressions):
-                return [reason]
+        if isinstance(clause, (exp.Order, exp.Group)) and any(_positional(e) for e in _items(clause)):
+            return [reason]  # any output position, however spelled: (2), 2 COLLATE NOCASE, ...
     return []
+
+
+def _items(clause: exp.Expression) -> list[exp.Expression]:
+    return [o.this if isinstance(o, exp.Ordered) else o for o in clause.expressions]
+
+
+def _positional(item: exp.Expression) -> bool:
+    """An ORDER / GROUP BY item with a number and no column: engines read `9`, `(9)`, `((9))`,
+    `9 COLLATE NOCASE` as an output position. A constant sort key is useless anyway."""
+    return item.find(exp.Column) is None and any(
+        isinstance(lit, exp.Literal) and not lit.is_string for lit in item.find_all(exp.Literal))
+
+
+def _orders_set_operation(select: exp.Expression) -> bool:
+    """A set operation around this root SELECT has an ORDER BY: its names come from the first
+    arm (`SELECT 'x' AS k UNION ALL SELECT body ... ORDER BY k` sorts the raw body)."""
+    return any(isinstance(node, exp.SetOperation) and node.args.get("order") for node in _enclosing_set_operations(select))
 
 
 def _is_projection(column: exp.Column) -> bool:
@@ -444,8 +461,8 @@ def _derived_may_have(source: Scope, name: str, base: dict[int, TableRef]) -> bo
     `SELECT user FROM (SELECT * FROM regions) x` is an unknown column, not a server variable)."""
     expression = source.expression
     aliases = _alias_columns(expression)
-    if aliases is not None:
-        return name in aliases
+    if aliases is not None and name in aliases:
+        return True  # a shorter list renames the first columns only; the rest keep their names
     if not isinstance(expression, exp.Select):
         return True
     if name in expression.named_selects:
