@@ -302,8 +302,9 @@ def _opaque_output_reuse(column: exp.Column) -> list[str]:
         for ref in clause.find_all(exp.Column):
             if not ref.table and ref.name == name and ref.find_ancestor(exp.Select) in (select, None):
                 return [reason]
-        if isinstance(clause, (exp.Order, exp.Group)) and any(_positional(e) for e in _items(clause)):
-            return [reason]  # any output position, however spelled: (2), 2 COLLATE NOCASE, ...
+        if isinstance(clause, (exp.Order, exp.Group)) and any(
+                _positional(e) and _position(e) in (position, None) for e in _items(clause)):
+            return [reason]  # its output position, however spelled: (2), 2 COLLATE NOCASE, ...
     return []
 
 
@@ -316,6 +317,16 @@ def _positional(item: exp.Expression) -> bool:
     `9 COLLATE NOCASE` as an output position. A constant sort key is useless anyway."""
     return item.find(exp.Column) is None and any(
         isinstance(lit, exp.Literal) and not lit.is_string for lit in item.find_all(exp.Literal))
+
+
+def _position(item: exp.Expression) -> int | None:
+    """The output position a plain `9`, `(9)` or `9 COLLATE x` names; None when the spelling is
+    anything else (then it is treated as naming any position)."""
+    while isinstance(item, (exp.Paren, exp.Collate)):
+        item = item.this
+    if isinstance(item, exp.Literal) and not item.is_string and item.name.isdigit():
+        return int(item.name)
+    return None
 
 
 def _orders_set_operation(select: exp.Expression) -> bool:
