@@ -129,9 +129,13 @@ def _scope(name, table, key, binding, principal: Principal, roles: frozenset[str
     return EntityScope(scopes=ids, predicate=exp.or_(*bound, copy=False), unrestricted=False, **common)
 
 
+def _key_table(scope: EntityScope) -> exp.Table:
+    return exp.Table(this=exp.to_identifier(scope.table, quoted=True),
+                     db=exp.to_identifier(scope.schema, quoted=True) if scope.schema else None)
+
+
 def keys_select(scope: EntityScope) -> exp.Select:
-    source = exp.Table(this=exp.to_identifier(scope.table, quoted=True),
-                       db=exp.to_identifier(scope.schema, quoted=True) if scope.schema else None)
+    source = _key_table(scope)
     column = exp.Column(this=exp.to_identifier(scope.key, quoted=True), table=exp.to_identifier(scope.table, quoted=True))
     return exp.Select(expressions=[column]).distinct().from_(source, copy=False).where(scope.predicate.copy(), copy=False)
 
@@ -201,6 +205,34 @@ def _resolve(gov, bundle, scope: EntityScope, principal: Principal, conn: Any) -
     keys = frozenset(row[0] for row in cursor.fetchall())
     _CACHE.put(cache_key, (_ref(conn), keys), now + TTL_SECONDS)
     return _with_keys(scope, keys, cached=False)
+
+
+def sql_visible_keys(gov, principal: Principal, scope: EntityScope, conn: Any) -> frozenset:
+    """The keys of the entity's key table that ``principal`` sees through the SQL guard: its
+    scope *and* that table's row filters (a tenant filter), as ``SELECT DISTINCT key FROM
+    table`` governed for the principal. Raises Denied when the principal may not read it.
+
+    Always the governed query, never a shortcut on "no policy applied": filters that exist
+    but apply to none of the principal's roles mean no rows, and name no policy. Cached
+    like the scope keys; govern's own read, not audited separately.
+    """
+    from govern.governor import _cursor_for  # the governor imports this module
+
+    cache_key = ("visible", id(gov), gov.bundle.content_hash, scope.entity, _fingerprint(principal), scope.dialect, id(conn))
+    now = time.monotonic()
+    hit = _CACHE.get(cache_key, now)
+    if hit is not None and hit[0]() is conn:
+        return hit[1]
+    select = exp.select(exp.column(scope.key, quoted=True)).distinct().from_(_key_table(scope))
+    ctx, reasons = gov._govern(select.sql(dialect=scope.dialect), principal, scope.dialect)
+    if reasons:
+        raise Denied(*reasons)
+    decision = gov._decision(ctx, reasons)
+    cursor = _cursor_for(conn, decision.dialect, bool(decision.params))
+    cursor.execute(decision.sql, decision.params) if decision.params else cursor.execute(decision.sql)
+    keys = frozenset(row[0] for row in cursor.fetchall())
+    _CACHE.put(cache_key, (_ref(conn), keys), now + TTL_SECONDS)
+    return keys
 
 
 def _ref(conn: Any):

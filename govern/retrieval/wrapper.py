@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlglot import exp
 
 from govern.errors import Denied, GovernError, QueryDenied
 from govern.principal import Principal
@@ -514,33 +513,19 @@ def resolve_scope_keys(gov: Any, principal: Principal, entity: str, conn: Any = 
         raise P.BindError("scope", entity, "no resolved key set (pass conn= to the retriever wrapper so the keys can be looked up)")
     if resolver is None and conn is not None:
         visible = _visible_in_sql(gov, principal, entity, result, conn)
-        if visible is not P.EVERY:
-            return visible if keys is P.EVERY else frozenset(keys) & visible
+        return visible if keys is P.EVERY else frozenset(keys) & visible
     return keys if keys is P.EVERY else frozenset(keys)
 
 
-def _visible_in_sql(gov: Any, principal: Principal, entity: str, scope: Any, conn: Any) -> Any:
-    """The entity's keys the principal sees through the SQL guard (its scope *and* the key
-    table's row filters, e.g. a tenant filter), or EVERY when no policy narrows that table.
+def _visible_in_sql(gov: Any, principal: Principal, entity: str, scope: Any, conn: Any) -> frozenset:
+    """The entity's keys the principal sees through the SQL guard (scope AND the key table's row
+    filters): a scope alone would reach customers of another tenant that SQL never shows."""
+    from govern.entities.scope import sql_visible_keys
 
-    A scope alone ignores the row filters: a rule `customer_id IN entity_scope('customer')`
-    would then reach customers of another tenant that SQL never shows. This is govern's own
-    query for the principal, not audited separately (the retrieval record is).
-    """
-    from govern.governor import _cursor_for
-
-    table = exp.Table(this=exp.to_identifier(scope.table, quoted=True),
-                      db=exp.to_identifier(scope.schema, quoted=True) if scope.schema else None)
-    select = exp.select(exp.column(scope.key, quoted=True)).distinct().from_(table)
-    ctx, reasons = gov._govern(select.sql(dialect=scope.dialect), principal, scope.dialect)
-    if reasons:
-        raise P.BindError("scope", entity, "the principal cannot read the entity's table in SQL: " + "; ".join(reasons))
-    if not ctx.policies:
-        return P.EVERY
-    decision = gov._decision(ctx, reasons)
-    cursor = _cursor_for(conn, decision.dialect, bool(decision.params))
-    cursor.execute(decision.sql, decision.params) if decision.params else cursor.execute(decision.sql)
-    return frozenset(row[0] for row in cursor.fetchall())
+    try:
+        return sql_visible_keys(gov, principal, scope, conn)
+    except Denied as err:
+        raise P.BindError("scope", entity, "the principal cannot read the entity's table in SQL: " + "; ".join(err.reasons)) from None
 
 
 def _keys_of(result: Any):

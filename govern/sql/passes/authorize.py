@@ -282,11 +282,7 @@ def _opaque_output_reuse(column: exp.Column) -> list[str]:
                                      if k not in ("expressions", "from_", "joins", "with_", "limit", "offset") and isinstance(v, exp.Expression)]
     clauses += [v for k in ("windows",) for v in (select.args.get(k) or [])]
     clauses += [p for p in select.expressions if p is not projection]
-    node = select
-    while isinstance(node.parent, (exp.SetOperation, exp.Subquery)) and not (isinstance(node.parent, exp.Subquery) and node.parent.alias):
-        node = node.parent
-        if node.args.get("order"):
-            clauses.append(node.args["order"])
+    clauses += [node.args["order"] for node in _enclosing_set_operations(select) if node.args.get("order")]
     reason = (f"free-text column {name} may only be selected as it is (its PII is masked in the result); "
               "do not order, group or compute by its output position or alias")
     if _compares_rows(select):
@@ -344,17 +340,7 @@ def _is_projection(column: exp.Column) -> bool:
 
 def _at_root_projection(column: exp.Column, root: exp.Expression) -> bool:
     """The column is an item of the select list of the query's outermost SELECT (or of a set-operation arm of it)."""
-    if not _is_projection(column):
-        return False
-    node = column.find_ancestor(exp.Select)
-    while node is not root:
-        parent = node.parent
-        if not isinstance(parent, (exp.SetOperation, exp.Subquery)) or node.arg_key not in ("this", "expression"):
-            return False
-        if isinstance(parent, exp.Subquery) and parent.alias:
-            return False  # a derived table, not a parenthesized arm
-        node = parent
-    return True
+    return _is_projection(column) and _at_root_select(column.find_ancestor(exp.Select), root)
 
 
 def _is_whole_row(scope: Scope, name: str, base: dict[int, TableRef]) -> bool:
