@@ -6,7 +6,9 @@ GOVERN_REQUIRE_POSTGRES=1 (set by .ci/run), where that is a failure.
 
 from __future__ import annotations
 
+import atexit
 import os
+import secrets
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,40 @@ from govern.demo.dataset import build_demo_db
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 TEST_HASH_KEY = "test-hash-key-not-a-secret"
-PG_DSN = os.environ.get("GOVERN_TEST_PG", "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3")
+BASE_PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
+
+
+def _own_postgres_database() -> str | None:
+    """A database of this test run's own on the server (dropped at exit), so that two runs
+    against one server never share schemas. None when no server answers (tests then skip,
+    or fail under GOVERN_REQUIRE_POSTGRES=1)."""
+    try:
+        import psycopg
+        from psycopg import sql
+
+        name = f"govern_run_{os.getpid()}_{secrets.token_hex(4)}"
+        with psycopg.connect(BASE_PG_DSN, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except Exception:  # no driver, no server
+        return None
+
+    def drop() -> None:
+        try:
+            with psycopg.connect(BASE_PG_DSN, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        except Exception:
+            pass
+
+    atexit.register(drop)
+    return name
+
+
+# GOVERN_TEST_PG names the server and database to use (then nothing is created or dropped).
+if "GOVERN_TEST_PG" not in os.environ:
+    _database = _own_postgres_database()
+    if _database is not None:
+        os.environ["GOVERN_TEST_PG"] = BASE_PG_DSN.replace("dbname=test", f"dbname={_database}")
+PG_DSN = os.environ.get("GOVERN_TEST_PG", BASE_PG_DSN)
 
 
 def postgres_required() -> bool:

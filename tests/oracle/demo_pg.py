@@ -11,6 +11,7 @@ DATE, TIMESTAMP, primary and foreign keys) and are filled with COPY. Commits.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import duckdb
 
 from govern.demo.dataset import TABLES, build_demo_db, create_table_sql
 
-PG_DSN = "host=127.0.0.1 user=postgres dbname=test"
+PG_DSN = os.environ.get("GOVERN_TEST_PG", "host=127.0.0.1 user=postgres dbname=test")
 
 
 def _q(ident: str) -> str:
