@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import logging
 import os
+import secrets
 import time
 from dataclasses import dataclass, field
 from threading import Lock
@@ -52,6 +53,9 @@ class Governor:
         self._state = _InForce(bundle, self._key_for(bundle))
         self._pii_engines: dict[int, tuple[Bundle, str | None, PiiEngine]] = {}
         self._pii_lock = Lock()
+        # The secret of opaque free-text handles when no hash key is configured: handles are
+        # resolved by this governor, right after the query that produced them.
+        self._handle_secret = secrets.token_hex(32)
         self.audit = audit if audit is not None else AuditTrail.to_file(os.environ.get("GOVERN_AUDIT_PATH", DEFAULT_AUDIT_PATH))
 
     def _key_for(self, bundle: Bundle) -> str | None:
@@ -166,7 +170,13 @@ class Governor:
             record = self.audit.record(action="execute", error=f"{type(err).__name__}: {message}",
                                        **self._sql_record(ctx, decision, started, correlation_id))
             raise QueryFailed(decision.model_copy(update={"audit_id": record.event_id}), f"{type(err).__name__}: {message}") from None
-        rows, pii, needs_review = self._mask_free_text(ctx.bundle, decision, rows, principal, conn)
+        try:
+            rows, pii, needs_review = self._resolve_handles(ctx, rows, conn)
+        except Exception as err:  # the text could not be fetched or masked: withhold the rows, never show them raw
+            record = self.audit.record(action="execute", error=f"free text could not be resolved ({type(err).__name__})",
+                                       **self._sql_record(ctx, decision, started, correlation_id))
+            raise QueryFailed(decision.model_copy(update={"audit_id": record.event_id}),
+                              f"free text could not be shown masked ({type(err).__name__}); no rows returned") from None
         fields = self._sql_record(ctx, decision, started, correlation_id)
         fields.update(decision="mask" if pii else "rewrite", rows=len(rows), pii=pii, columns_shown=columns)
         if needs_review:
@@ -179,6 +189,7 @@ class Governor:
         state = self._state  # one bundle and its key for the whole request, even if another is swapped in
         bundle = state.bundle
         ctx = SqlContext(sql=sql, principal=principal, dialect=dialect, bundle=bundle, hash_key=state.hash_key,
+                         handle_key=state.hash_key or self._handle_secret,
                          roles=bundle.grants.expand_roles(tuple(principal.roles)))
         try:
             govern_sql(ctx)
@@ -200,7 +211,7 @@ class Governor:
             columns=sorted(ctx.columns),
             audit_id=None,
             dialect=ctx.dialect,
-            params=[ctx.hash_key] * _parameter_count(ctx) if allowed and ctx.uses_hash_key else [],
+            params=[ctx.handle_key] * _parameter_count(ctx) if allowed and (ctx.uses_hash_key or ctx.uses_handles) else [],
             bundle_hash=ctx.bundle.content_hash,
         )
 
@@ -327,34 +338,59 @@ class Governor:
             return None
         return hmac.new(self._hash_key.encode(), text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
-    def _mask_free_text(self, bundle: Bundle, decision: SqlDecision, rows: list[tuple], principal: Principal, conn: Any = None):
-        """Mask PII in result values when the query read a table with a column the catalog marks as free text.
+    def show_free_text(self, conn: Any, rows: list[tuple], principal: Principal | dict, dialect: str | None = None,
+                       *, masked: bool = True):
+        """Rows of a governed query you ran yourself (``check_sql``'s SQL), with each opaque
+        free-text handle replaced by the masked text of its row, read from ``conn`` through
+        the principal's row filter. Returns (rows, PII counts masked, needs_review).
 
-        Every string in the result is scanned, not only the free-text column's
-        own, and so is every string inside lists, structs and maps (an engine can
-        wrap text in those); bytes are decoded and scanned as text. The SQL side
-        (authorize) already allows such a column only as a plain projection.
-        The bundle's ``pii.name_sources`` (people's names govern reads from
-        ``conn`` itself, cached) are masked in every value: a ticket body does
-        not say whose names it holds. Returns (rows, PII counts masked, needs_review).
+        ``execute`` does this itself. Handles made by another governor (another secret)
+        do not verify and are left as they are. ``masked=False`` puts the text in
+        unmasked: only for code that masks the rows itself before anyone sees them
+        (the SQL chunk store under a retriever, whose masking knows the conversation).
         """
-        # Keyed on the tables read, not the columns: a selector the column bookkeeping
-        # cannot see must not switch the scan off.
-        free_tables = {t.name for t in bundle.catalog if any(c.free_text for c in t.columns)}
-        if not free_tables & set(decision.tables):
+        principal = _as_principal(principal)
+        state = self._state
+        ctx = SqlContext(sql="", principal=principal, dialect=dialect or dialect_of(conn), bundle=state.bundle,
+                         hash_key=state.hash_key, handle_key=state.hash_key or self._handle_secret,
+                         roles=state.bundle.grants.expand_roles(tuple(principal.roles)), uses_handles=True)
+        return self._resolve_handles(ctx, rows, conn, masked=masked)
+
+    def _resolve_handles(self, ctx: SqlContext, rows: list[tuple], conn: Any, masked: bool = True):
+        """Replace the opaque free-text handles in ``rows`` by the masked text of their rows.
+
+        Handles are found in every string of the result, including strings nested in
+        lists, structs and maps (bytes are decoded); the text is fetched through the
+        principal's governed relation (govern.sql.unmask) and masked with the principal's
+        reveal grants and the bundle's ``pii.name_sources``. Strings the query supplied
+        itself are never scanned or masked: masking applies to values from the data only.
+        Returns (rows, PII counts masked, needs_review).
+        """
+        if not ctx.uses_handles:
             return rows, {}, False
-        texts: list[str] = []
+        from govern.sql import unmask
+
+        strings: list[str] = []
         for row in rows:
             for value in row:
-                _collect_strings(value, texts)
-        if not texts:
+                unmask.strings_in(value, strings)
+        found = unmask.collect(strings, ctx.handle_key)
+        if not found:
             return rows, {}, False
+        raw = unmask.fetch(conn, ctx, found, _cursor_for)
+        if not masked:
+            out = [tuple(unmask.replace_strings(v, lambda text: unmask.substitute(text, ctx.handle_key, raw)) for v in row)
+                   for row in rows]
+            return out, {}, False
+        texts = list(raw.values())
         from govern.pii.sources import source_names
 
-        names = source_names(conn, bundle, decision.dialect)
-        masked = self.pii_engine(bundle).mask_many(texts, reveal=self.revealed_types(principal, bundle), known_names=names)
-        replacements = iter(m.text for m in masked)
-        out = [tuple(_replace_strings(v, replacements) for v in row) for row in rows]
+        names = source_names(conn, ctx.bundle, ctx.dialect)
+        masked = self.pii_engine(ctx.bundle).mask_many(texts, reveal=self.revealed_types(ctx.principal, ctx.bundle),
+                                                       known_names=names)
+        shown = dict(zip(raw.keys(), (m.text for m in masked)))
+        out = [tuple(unmask.replace_strings(v, lambda text: unmask.substitute(text, ctx.handle_key, shown)) for v in row)
+               for row in rows]
         return out, _sum_counts(m.masked_counts for m in masked), any(m.needs_review for m in masked)
 
 
@@ -364,33 +400,6 @@ class _InForce:
 
     bundle: Bundle
     hash_key: str | None = field(repr=False)
-
-
-def _collect_strings(value: Any, into: list[str]) -> None:
-    if isinstance(value, str):
-        into.append(value)
-    elif isinstance(value, (bytes, bytearray, memoryview)):
-        into.append(bytes(value).decode("utf-8", "replace"))
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            _collect_strings(k, into)
-            _collect_strings(v, into)
-    elif isinstance(value, (list, tuple, set, frozenset)):
-        for v in value:
-            _collect_strings(v, into)
-
-
-def _replace_strings(value: Any, masked) -> Any:
-    """``value`` with its strings replaced, in _collect_strings order (bytes come back as text)."""
-    if isinstance(value, (str, bytes, bytearray, memoryview)):
-        return next(masked)
-    if isinstance(value, dict):
-        return {_replace_strings(k, masked): _replace_strings(v, masked) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_replace_strings(v, masked) for v in value)
-    if isinstance(value, (set, frozenset)):
-        return type(value)(_replace_strings(v, masked) for v in value)
-    return value
 
 
 def _as_principal(principal: Principal | dict) -> Principal:
@@ -422,10 +431,11 @@ def _parameter_count(ctx: SqlContext) -> int:
 def _cursor_for(conn: Any, dialect: str, has_params: bool):
     if dialect == "sqlite":
         conn.create_function(SQLITE_HASH_FUNCTION, 1, _sha256_hex, deterministic=True)
-    if has_params and dialect == "postgres":
+    if has_params and dialect == "postgres" and type(conn).__module__.startswith("psycopg"):
         import psycopg
 
-        # A raw cursor binds $1 natively and leaves '%' in the query alone.
+        # A raw cursor binds $1 natively and leaves '%' in the query alone. (A wrapper
+        # around a connection provides such a cursor from its own cursor().)
         return psycopg.RawCursor(conn)
     return conn.cursor()
 

@@ -160,6 +160,11 @@ class Limits(Strict):
     # Functions sqlglot does not model that this bundle allows besides govern's own list
     # (they must only compute on their arguments: no SQL from strings, no I/O, no state).
     functions: list[str] = []
+    # Work govern may spend analysing one query before it denies it as too complex
+    # (each step is a node visited or a name looked up; ordinary queries take hundreds).
+    max_analysis_steps: int = Field(default=500_000, ge=1_000)
+    # Longest query text accepted (characters).
+    max_query_chars: int = Field(default=100_000, ge=100)
 
 
 class Settings(Strict):

@@ -128,6 +128,9 @@ class SqlChunkStore:
         self.gov, self.conn, self.table, self.schema = gov, conn, table, schema
         self.dialect = dialect or dialect_of(conn)
         self.id_column, self.text_column = id_column, text_column
+        # Free text the principal may not see whole is shown masked, unless the caller masks
+        # every passage itself (sql_retriever's wrapper does).
+        self.masked_later = False
         self.metadata_columns = tuple(dict.fromkeys(metadata_columns))
         self.descending = descending
         entry = self._catalog_table()
@@ -199,7 +202,9 @@ class SqlChunkStore:
         try:
             cursor = _cursor_for(self.conn, decision.dialect, bool(decision.params))
             cursor.execute(decision.sql, decision.params) if decision.params else cursor.execute(decision.sql)
-            return [tuple(r) for r in cursor.fetchall()]
+            rows = [tuple(r) for r in cursor.fetchall()]
+            # Free text the principal may not see whole comes back as opaque handles: show it masked.
+            return self.gov.show_free_text(self.conn, rows, principal, decision.dialect, masked=not self.masked_later)[0]
         except Exception as err:  # a driver message can quote data: mask it, never chain it (as Governor.execute)
             gov = self.gov
             message = gov.pii_engine().mask(str(err), reveal=gov.revealed_types(principal)).text
@@ -227,4 +232,5 @@ def sql_retriever(gov: Any, conn: Any, table: str, collection: str, **options: A
     retriever = GovernedRetriever(gov, store.search, collection, filter_form="filter", principal_param="principal",
                                   correlation_param="correlation_id", **options)
     retriever.store = store
+    store.masked_later = True  # the retriever masks every passage (with the conversation's pseudonyms)
     return retriever

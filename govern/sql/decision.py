@@ -60,14 +60,19 @@ class SqlContext:
     dialect: str
     bundle: Bundle
     hash_key: str | None = None
+    handle_key: str | None = None  # the secret of opaque handles: the hash key, else the governor's own
     roles: frozenset[str] = frozenset()
     tree: exp.Expression | None = None
     references: list[TableRef] = field(default_factory=list)
     cte_references: list[exp.Table] = field(default_factory=list)
+    cte_bindings: list[tuple[exp.Table, exp.CTE]] = field(default_factory=list)  # CTE reference -> its CTE
+    analysis: object | None = None  # govern.sql.scope.Analysis: every column reference bound (authorize)
     tables: list[str] = field(default_factory=list)
     columns: set[str] = field(default_factory=set)
     policies: list[str] = field(default_factory=list)
     uses_hash_key: bool = False
+    uses_handles: bool = False  # free text shown as opaque handles (govern.sql.handles)
+    unfenced: set[int] = field(default_factory=set)  # reference indexes no leaking predicate can reach
     parameter_count: int = 0  # `?` placeholders in the governed SQL (sqlite hash masks)
     relations: list = field(default_factory=list)  # (stand-in Var, rendered relation SQL) per governed reference
     skeleton_sql: str | None = None  # the governed SQL with markers for the relations (verify_output)

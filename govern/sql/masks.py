@@ -75,9 +75,14 @@ def mask_expression(mask: CompiledMask, column: exp.Column, column_type: str, di
 
 
 def _keyed_hash(column: exp.Column, dialect: str) -> exp.Expression:
+    return keyed_hash(column, dialect)
+
+
+def keyed_hash(value: exp.Expression, dialect: str) -> exp.Expression:
+    """The engine's hex SHA-256 of ``key || value``, the key bound as query parameter 1."""
     if dialect not in HASH_DIALECTS:
         raise Denied(f"hash masks cannot be computed on dialect {dialect!r} (supported: {sorted(HASH_DIALECTS)})")
-    keyed = exp.DPipe(this=text_cast(hash_key_parameter(dialect)), expression=text_cast(column.copy()), safe=False)
+    keyed = exp.DPipe(this=text_cast(hash_key_parameter(dialect)), expression=text_cast(value.copy()), safe=False)
     if dialect == "postgres":
         digest = exp.Anonymous(this="sha256", expressions=[exp.Anonymous(this="convert_to", expressions=[keyed, exp.Literal.string("UTF8")])])
         return exp.Anonymous(this="encode", expressions=[digest, exp.Literal.string("hex")])

@@ -20,8 +20,9 @@ from govern.bundle.grants import TableAccess
 from govern.principal import Principal
 from govern.errors import Denied
 from govern.sql.binding import bind, principal_placeholders
+from govern.sql.handles import handle_expression
 from govern.sql.portable import portable
-from govern.sql.masks import CompiledMask, mask_expression
+from govern.sql.masks import HASH_DIALECTS, CompiledMask, keyed_hash, mask_expression
 
 # Error side channel: a user predicate that raises (a failed cast, error()) must
 # never run on a row the filter hides. The planner must therefore finish the row
@@ -32,6 +33,12 @@ OFFSET_FENCE_DIALECTS = frozenset({"postgres"})
 # (seen in EXPLAIN), so the filtered scan becomes a MATERIALIZED CTE, which DuckDB
 # computes completely before the outer query reads it.
 MATERIALIZED_FENCE_DIALECTS = frozenset({"duckdb"})
+# SQLite neither flattens a subquery with LIMIT/OFFSET into the outer query nor pushes
+# WHERE terms into it (select.c: the flattening rules and pushDownWhereTerms): the
+# subquery runs as a co-routine or is materialized, with only its own WHERE, before any
+# user predicate (or an automatic index built from one) sees its rows. LIMIT -1 is no limit.
+LIMIT_FENCE_DIALECTS = frozenset({"sqlite"})
+FENCE_DIALECTS = OFFSET_FENCE_DIALECTS | MATERIALIZED_FENCE_DIALECTS | LIMIT_FENCE_DIALECTS
 FENCE_CTE = "_govern_scan"
 
 
@@ -94,7 +101,7 @@ class RelationTemplate:
     binds the principal's values into its ``:principal.NAME`` placeholders.
     """
 
-    select: exp.Select
+    select: exp.Select  # unfenced; rewrite fences a reference where a predicate could leak
     policies: tuple[str, ...]
     uses_hash_key: bool
     needs: tuple[tuple[str, str], ...]  # (rule id, attribute) the bound filters read
@@ -102,6 +109,8 @@ class RelationTemplate:
     # the render cache keys on their values, so two principals share SQL only when
     # nothing in it differs between them.
     attributes: tuple[str, ...] = ()
+    filtered: bool = False  # it has a row predicate (rows are hidden from this role set)
+    handles: tuple[str, ...] = ()  # free-text columns shown as opaque handles
 
 
 def row_predicate(policy: TablePolicy, roles: frozenset[str]) -> tuple[exp.Expression | None, list[CompiledFilter]]:
@@ -122,9 +131,11 @@ def row_predicate(policy: TablePolicy, roles: frozenset[str]) -> tuple[exp.Expre
         applicable = [f for f in policy.filters if f.applies_to(roles)]
         used += applicable
         permissive = [f.predicate.copy() for f in applicable if not f.restrictive]
-        restrictive = [f.predicate.copy() for f in applicable if f.restrictive]
+        restrictive = [f.predicate.copy() for f in applicable if f.restrictive and not _is_true(f.predicate)]
         if not permissive:
             conjuncts.append(exp.false())
+        elif any(_is_true(p) for p in permissive):
+            conjuncts += restrictive  # `x OR TRUE` is TRUE: nothing is hidden by the permissive filters
         else:
             # and_/or_ parenthesize AND/OR operands themselves, so precedence is kept.
             conjuncts += [exp.or_(*permissive, copy=False), *restrictive]
@@ -150,15 +161,65 @@ def _is_false(node: exp.Expression) -> bool:
     return isinstance(node, exp.Boolean) and node.this is False
 
 
-def build_template(table: Table, access: TableAccess, policy: TablePolicy, roles: frozenset[str], dialect: str) -> RelationTemplate:
+def free_text_plan(table: Table, access: TableAccess, policy: TablePolicy, roles: frozenset[str], opaque: bool,
+                   dialect: str) -> dict[str, str]:
+    """How each permitted free-text column of ``table`` is shown: "raw", "handle" or "withheld".
+
+    ``opaque``: the principal may not see every PII type. Then a free-text column that
+    no mask rule covers is shown as an opaque handle (govern.sql.handles), which names
+    the row by its primary key: that key must be a single column the principal sees
+    unmasked, and the engine must compute the handle's digest, or the column is withheld.
+    """
+    plan: dict[str, str] = {}
+    for name in access.permitted:
+        column = table.column(name)
+        if not column.free_text:
+            continue
+        if not opaque or any(m.applies_to(roles) for m in policy.masks.get(name.lower(), ())):
+            plan[name.lower()] = "raw"
+        elif handle_key_column(table, access, policy, roles) is not None and dialect in HASH_DIALECTS:
+            plan[name.lower()] = "handle"
+        else:
+            plan[name.lower()] = "withheld"
+    return plan
+
+
+def handle_key_column(table: Table, access: TableAccess, policy: TablePolicy, roles: frozenset[str]) -> str | None:
+    """The primary key column that names rows in handles, if the principal sees it unmasked."""
+    if len(table.primary_key) != 1:
+        return None
+    key = table.column(table.primary_key[0])
+    if key is None or key.name not in access.permitted:
+        return None
+    if any(m.applies_to(roles) for m in policy.masks.get(key.name.lower(), ())):
+        return None
+    return key.name
+
+
+def build_template(table: Table, access: TableAccess, policy: TablePolicy, roles: frozenset[str], dialect: str,
+                   plan: dict[str, str] | None = None) -> RelationTemplate:
+    """The governed relation of ``table``; ``plan`` (free_text_plan) says how free text is shown."""
+    plan = plan or {}
     qualifier = exp.to_identifier(table.name, quoted=True)
     applied: list[str] = []
     masks: list[CompiledMask] = []
     uses_key = False
     projections = []
+    handles: list[str] = []
     for name in access.permitted:
         column = table.column(name)
         ref = exp.Column(this=exp.to_identifier(column.name, quoted=True), table=qualifier.copy())
+        shown = plan.get(name.lower())
+        if shown == "withheld":
+            continue
+        if shown == "handle":
+            key = handle_key_column(table, access, policy, roles)
+            key_ref = exp.Column(this=exp.to_identifier(key, quoted=True), table=qualifier.copy())
+            handle = handle_expression(table.name, column.name, key_ref, ref,
+                                       lambda value: keyed_hash(value, dialect))
+            projections.append(exp.alias_(handle, exp.to_identifier(column.name, quoted=True)))
+            handles.append(column.name.lower())
+            continue
         mask = next((m for m in policy.masks.get(name.lower(), ()) if m.applies_to(roles)), None)
         if mask is None:
             projections.append(ref)
@@ -172,12 +233,13 @@ def build_template(table: Table, access: TableAccess, policy: TablePolicy, roles
     select = exp.Select(expressions=projections).from_(source, copy=False)
     predicate, filters = row_predicate(policy, roles)
     if predicate is not None:
-        select = fence(select.where(predicate, copy=False), dialect)
+        select = select.where(predicate, copy=False)
     # Masks read attributes too (`expression` masks): missing ones are a denial naming them, like filters.
     needs = tuple((f.id, name) for f in filters for _, name in principal_placeholders(f.predicate))
     needs += tuple((m.id, name) for m in masks if m.expression is not None for _, name in principal_placeholders(m.expression))
     attributes = tuple(sorted({name for _, name in principal_placeholders(select)}))
-    return RelationTemplate(select, tuple([f.id for f in filters] + applied), uses_key, needs, attributes)
+    return RelationTemplate(select, tuple([f.id for f in filters] + applied), uses_key, needs, attributes,
+                            filtered=predicate is not None, handles=tuple(handles))
 
 
 def instantiate(template: RelationTemplate, principal: Principal, alias: exp.TableAlias) -> exp.Subquery:
@@ -197,8 +259,8 @@ class Rendered:
     placeholders: int  # `?` parameters in it (sqlite hash masks)
 
 
-def render(template: RelationTemplate, principal: Principal, dialect: str) -> Rendered:
-    """The bound governed relation's SELECT as SQL text.
+def render(template: RelationTemplate, principal: Principal, dialect: str, fenced: bool = False) -> Rendered:
+    """The bound governed relation's SELECT as SQL text, fenced or not.
 
     Generated by sqlglot from the bound AST with the settings of the emit pass;
     the rewriter splices it into the query as a generated unit, so a request
@@ -206,7 +268,10 @@ def render(template: RelationTemplate, principal: Principal, dialect: str) -> Re
     """
     from govern.sql.passes.verify_output import check_round_trip
 
-    bound = portable(bind(template.select, principal, rules_of(template)), dialect)
+    bound = bind(template.select, principal, rules_of(template))
+    if fenced:
+        bound = fence(bound, dialect)
+    bound = portable(bound, dialect)
     count = sum(1 for _ in bound.find_all(exp.Placeholder))
     sql = bound.sql(dialect=dialect, comments=False, copy=True)
     # The principal's values are literals in it: prove they stayed literals.
@@ -245,4 +310,6 @@ def fence(select: exp.Select, dialect: str) -> exp.Select:
         return select.offset(0, copy=False)
     if dialect in MATERIALIZED_FENCE_DIALECTS:
         return exp.select("*").from_(FENCE_CTE).with_(FENCE_CTE, as_=select, materialized=True, copy=False)
+    if dialect in LIMIT_FENCE_DIALECTS:
+        return select.limit(exp.Neg(this=exp.Literal.number(1)), copy=False).offset(0, copy=False)
     return select

@@ -325,7 +325,12 @@ class SpyConnection:
         self.conn, self.executed = conn, []
 
     def cursor(self):
-        spy, cursor = self, self.conn.cursor()
+        if type(self.conn).__module__.startswith("psycopg"):
+            import psycopg
+
+            spy, cursor = self, psycopg.RawCursor(self.conn)  # $1 parameters, as govern's own cursors
+        else:
+            spy, cursor = self, self.conn.cursor()
 
         class Cursor:
             def execute(self, sql, params=None):
@@ -351,9 +356,11 @@ def test_composed_sql_is_what_check_sql_governed(engine, tmp_path):
     assert json.loads(retrieve["extra"]["store_audit_ids"]) == [sql_id]
     check = records[sql_id]
     assert check["action"] == "check_sql" and check["decision"] == "rewrite" and check["correlation_id"] == "req-7"
-    # what ran is what the guard returned; then govern's own reads of pii.name_sources (for masking)
+    # what ran is what the guard returned; then govern's own reads: the ticket text behind the opaque
+    # handles (through sam's row filter) and pii.name_sources (for masking)
     assert spy.executed[0] == check["governed_sql"]
-    assert all(q.startswith('SELECT DISTINCT "name" FROM') for q in spy.executed[1:]), spy.executed
+    assert '."support_tickets" WHERE' in spy.executed[1] and "agent_id" in spy.executed[1], spy.executed
+    assert all(q.startswith('SELECT DISTINCT "name" FROM') for q in spy.executed[2:]), spy.executed
     assert {"tickets-support-agent-own-tickets", "customer-support-agent-assigned"} <= set(check["policies"])
     assert set(check["tables"]) == {"support_tickets"}
 
@@ -388,9 +395,11 @@ def test_query_text_only_becomes_literals(engine, query):
 def test_score_problems_are_named(engine):
     gov = engine.governor()
     sam = gov.principal("sam")
-    # keyword score over the free-text body: the guard refuses predicates over text whose PII is masked
-    with pytest.raises(RetrievalDenied, match=r"free-text column support_tickets\.body .* not used in expressions"):
-        gov.sql_retriever(engine.conn, "support_tickets", "support_kb", text_column="body")("refund", sam)
+    # keyword score over the free-text body: for sam the body is an opaque handle in the query (its
+    # PII is masked for him), so the score cannot match his words in it: no row scores, none is denied
+    keyword = gov.sql_retriever(engine.conn, "support_tickets", "support_kb", text_column="body", metadata_columns=META)
+    rows = engine.rows(f"SELECT id FROM {{t}} WHERE {DEMO_ORACLE['sam']} ORDER BY id LIMIT 4")
+    assert [d["id"] for d in keyword("refund", sam, k=4)] == [r[0] for r in rows]
     # a function the guard's allowlist does not know
     udf = gov.sql_retriever(engine.conn, "support_tickets", "support_kb", text_column="body",
                             score=lambda q: exp.Anonymous(this="my_rank", expressions=[exp.column("status")]))

@@ -38,6 +38,7 @@ def resolve(ctx: SqlContext) -> None:
         if cte is not None:
             bindings.append((node, cte))
             ctx.cte_references.append(node)
+            ctx.cte_bindings.append((node, cte))
             continue
         reasons += _unsupported_modifiers(node, ctx.dialect)
         ctx.references.append(TableRef(node))

@@ -1,8 +1,9 @@
 """Pass 5: replace every base-table reference with its governed relation.
 
 The relation for (table, role set, dialect) is built once as a template; for
-a principal's values it is rendered to SQL once and cached, and the reference
-becomes ``(<rendered relation>) AS <alias>`` in the tree.
+a principal's values it is rendered to SQL once and cached (fenced and
+unfenced), and the reference becomes ``(<rendered relation>) AS <alias>`` in
+the tree.
 """
 
 from __future__ import annotations
@@ -11,22 +12,23 @@ from sqlglot import exp
 
 from govern.errors import Denied
 from govern.sql.decision import SqlContext
-from govern.sql.relation import RelationTemplate, Rendered, binding_key, build_template, missing_attributes, render
-
+from govern.sql.relation import (FENCE_DIALECTS, RelationTemplate, Rendered, binding_key, build_template,
+                                 free_text_plan, missing_attributes, render)
 
 STAND_IN = "SELECT 1"
 
 
 def rewrite(ctx: SqlContext) -> None:
     reasons: list[str] = []
-    for ref in ctx.references:
+    for index, ref in enumerate(ctx.references):
         node = ref.node
         template = relation_template(ctx, ref.table)
         missing = missing_attributes(template, ctx.principal)
         if missing:
             reasons += missing
             continue
-        relation = rendered(ctx, ref.table, template)
+        fenced = template.filtered and ctx.dialect in FENCE_DIALECTS and index not in ctx.unfenced
+        relation = rendered(ctx, ref.table, template, fenced)
         # Keep the name the query uses for the table, so `t.col` and `customers.col` still resolve.
         alias = node.args.get("alias") or exp.TableAlias(this=node.this)
         # A stand-in until emit, which puts a marker table in its place, generates the
@@ -37,11 +39,27 @@ def rewrite(ctx: SqlContext) -> None:
         ctx.relations.append((stand_in, relation.sql))
         ctx.applied(*template.policies)
         ctx.uses_hash_key = ctx.uses_hash_key or template.uses_hash_key
+        ctx.uses_handles = ctx.uses_handles or bool(template.handles)
         ctx.parameter_count += relation.placeholders
     if reasons:
         raise Denied(*dict.fromkeys(reasons))
     if ctx.uses_hash_key and not ctx.hash_key:
         raise Denied("a hash mask applies but no hash key is configured")
+
+
+def opaque_free_text(ctx: SqlContext) -> bool:
+    """The principal may not see every PII type: free text is shown as handles (or masked by a rule)."""
+    bundle = ctx.bundle
+    return not all(bundle.grants.allowed(ctx.roles, f"pii:{t}", "reveal") for t in bundle.rules.pii.entities)
+
+
+def table_plan(ctx: SqlContext, table) -> dict[str, str]:
+    """How the principal sees each free-text column of ``table`` (relation.free_text_plan)."""
+    if not any(c.free_text for c in table.columns):
+        return {}
+    bundle = ctx.bundle
+    return free_text_plan(table, bundle.grants.table_access(ctx.roles, table), bundle.table_policy(table.name),
+                          ctx.roles, opaque_free_text(ctx), ctx.dialect)
 
 
 def relation_template(ctx: SqlContext, table) -> RelationTemplate:
@@ -50,16 +68,17 @@ def relation_template(ctx: SqlContext, table) -> RelationTemplate:
     key = (table.name, ctx.roles, ctx.dialect)
     template = bundle.templates.get(key)
     if template is None:
-        template = build_template(table, bundle.grants.table_access(ctx.roles, table), bundle.table_policy(table.name), ctx.roles, ctx.dialect)
+        template = build_template(table, bundle.grants.table_access(ctx.roles, table), bundle.table_policy(table.name),
+                                  ctx.roles, ctx.dialect, table_plan(ctx, table))
         bundle.templates.put(key, template)
     return template
 
 
-def rendered(ctx: SqlContext, table, template: RelationTemplate) -> Rendered:
+def rendered(ctx: SqlContext, table, template: RelationTemplate, fenced: bool = False) -> Rendered:
     """The relation's SQL for this principal's values, cached per bundle."""
-    key = (table.name, ctx.roles, ctx.dialect, binding_key(template, ctx.principal))
+    key = (table.name, ctx.roles, ctx.dialect, fenced, binding_key(template, ctx.principal))
     hit = ctx.bundle.renders.get(key)
     if hit is None:
-        hit = render(template, ctx.principal, ctx.dialect)
+        hit = render(template, ctx.principal, ctx.dialect, fenced)
         ctx.bundle.renders.put(key, hit)
     return hit
