@@ -118,3 +118,13 @@ def pg_conn():
     conn = connect_postgres_or_skip(autocommit=True)
     yield conn
     conn.close()
+
+
+@pytest.fixture(scope="session")
+def free_text_worlds(demo_db_path, tmp_path_factory):
+    """dialect -> two demo databases that differ only in free text (tests/guard_oracle.py)."""
+    from tests.guard_oracle import build_worlds
+
+    get, close = build_worlds(demo_db_path, tmp_path_factory.mktemp("free_text_worlds"))
+    yield get
+    close()

@@ -42,6 +42,7 @@ from govern.errors import QueryDenied, QueryFailed
 from govern.sql.passes.verify_output import footprint, parse_back
 from tests.conftest import POLICIES, TEST_HASH_KEY
 from tests.test_redteam_sql import decide, duck, governed_postgres, outcome, qgov  # noqa: F401  (fixtures)
+from tests.guard_oracle import assert_free_text_safe
 
 ROOT_MINI = POLICIES.parent / "tests" / "bundles" / "mini"
 PG_SCHEMA = "rt3_round2"
@@ -169,20 +170,26 @@ DUCK_PROBES = [
 
 
 @pytest.mark.parametrize("sql", DUCK_PROBES)
-def test_duckdb_free_text_probe_is_denied(sql, qgov, duck):
+def test_duckdb_free_text_probe_does_not_see_the_text(sql, qgov, free_text_worlds):
     """MEDIUM. DuckDB lets WHERE use a select-list alias (and COLUMNS / method calls): the
-    predicate runs on the raw body, so the row count answers 'does a ticket hold card 4111...'."""
-    total = len(executed(qgov, duck, "SELECT id FROM support_tickets", "sam"))
-    rows = executed(qgov, duck, sql, "sam")
-    assert rows is None or len(rows) == total, f"{len(rows)} of {total} tickets matched the probe"
+    predicate ran on the raw body, so the row count answered 'does a ticket hold card 4111...'.
+    Since free text became opaque handles in the query (govern.sql.handles) the construct is
+    allowed; what must hold is that the answer does not depend on the raw text (two worlds that
+    differ only in free text give the same governed result) and that no raw value comes out.
+    """
+    worlds = free_text_worlds("duckdb")
+    assert_free_text_safe(worlds, sql, qgov.principal("sam"))
 
 
-def test_postgres_star_text_probe_is_denied(pg2):
-    """MEDIUM. `WHERE (t.*)::text LIKE '%4242%'` probes the raw body on PostgreSQL."""
-    conn, gov = pg2
-    rows = executed(gov, conn, "SELECT count(*) FROM support_tickets t WHERE (t.*)::text LIKE '%4242%'", "sam")
-    total = executed(gov, conn, "SELECT count(*) FROM support_tickets", "sam")
-    assert rows is None or rows == total
+def test_postgres_star_text_probe_does_not_see_the_text(qgov, free_text_worlds):
+    """MEDIUM. `WHERE (t.*)::text LIKE '%4242%'` probed the raw body on PostgreSQL.
+    Since free text became opaque handles in the query (govern.sql.handles) the construct is
+    allowed; what must hold is that the answer does not depend on the raw text (two worlds that
+    differ only in free text give the same governed result) and that no raw value comes out.
+    """
+    worlds = free_text_worlds("postgres")
+    assert_free_text_safe(worlds, "SELECT count(*) FROM support_tickets t WHERE (t.*)::text LIKE '%4242%'",
+                          qgov.principal("sam"))
 
 
 # --- LOW: ordering / dedup on the raw free text
@@ -195,11 +202,14 @@ def test_postgres_star_text_probe_is_denied(pg2):
     ("duckdb", "SELECT DISTINCT ON (body) body FROM support_tickets"),
     ("postgres", "SELECT DISTINCT ON (body) body FROM support_tickets"),
 ])
-def test_free_text_output_is_not_ordered_or_deduplicated(dialect, sql, qgov, pg2):
-    """LOW. The opacity rule denies `ORDER BY 1` / `GROUP BY 1` / alias reuse, but these forms
-    still sort or de-duplicate on the raw text (observed: rows come back sorted by raw body)."""
-    gov = pg2[1] if dialect == "postgres" else qgov
-    assert not decide(gov, sql, "sam", dialect).allowed
+def test_free_text_output_is_not_ordered_or_deduplicated_by_its_text(dialect, sql, qgov, free_text_worlds):
+    """LOW. The opacity rule denied `ORDER BY 1` / `GROUP BY 1` / alias reuse, but these forms
+    still sorted or de-duplicated on the raw text (observed: rows came back sorted by raw body).
+    Since free text became opaque handles in the query (govern.sql.handles) the construct is
+    allowed; what must hold is that the answer does not depend on the raw text (two worlds that
+    differ only in free text give the same governed result) and that no raw value comes out.
+    """
+    assert_free_text_safe(free_text_worlds(dialect), sql, qgov.principal("sam"))
 
 
 # --- LOW: render cache key conflates equal-but-differently-typed values
@@ -271,8 +281,8 @@ def test_held_plain_body_is_masked(qgov, duck):
     "SELECT body AS b FROM support_tickets t JOIN support_tickets u ON b = u.body",
     "SELECT body AS b, row_number() OVER w AS r FROM support_tickets WINDOW w AS (ORDER BY body)",
 ])
-def test_held_free_text_reuse_is_denied(sql, qgov):
-    assert not decide(qgov, sql, "sam", "duckdb").allowed
+def test_held_free_text_reuse_does_not_see_the_text(sql, qgov, free_text_worlds):
+    assert_free_text_safe(free_text_worlds("duckdb"), sql, qgov.principal("sam"))
 
 
 @pytest.mark.parametrize("sql", ["SELECT t.text FROM support_tickets t", "SELECT t.row_to_json FROM support_tickets t",

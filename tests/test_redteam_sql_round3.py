@@ -46,6 +46,7 @@ from govern.audit import AuditTrail
 from govern.errors import QueryDenied, QueryFailed
 from tests.conftest import POLICIES, TEST_HASH_KEY, demo_db_path  # noqa: F401  (fixture, for running outside tests/)
 from tests.test_redteam_sql import decide, duck, governed_postgres, outcome, qgov  # noqa: F401  (fixtures)
+from tests.guard_oracle import assert_free_text_safe
 
 PG_SCHEMA = "rt3_round3"
 # 12+ digits, optionally separated by spaces or dashes: card numbers, IBAN digits (forwards
@@ -136,12 +137,13 @@ def test_star_renamed_free_text_is_not_computed_on(sql, who, dialect, qgov, duck
     "SELECT a FROM (SELECT * FROM support_tickets) AS x(a, b, c, d, e, f, g, h, i) WHERE i LIKE '%4111%'",
     "SELECT id FROM (SELECT * FROM support_tickets UNION ALL SELECT * FROM support_tickets WHERE false) u WHERE body LIKE '%4111%'",
 ])
-def test_star_renamed_free_text_probe_is_denied(sql, dialect, qgov, duck, pg3):
-    """HIGH (probe form). A LIKE on the renamed raw body: the row count answers 'does a ticket hold 4111...'."""
-    conn, gov = conn_gov(dialect, qgov, duck, pg3)
-    total = len(executed(gov, conn, "SELECT id FROM support_tickets", "sam", dialect))
-    rows = executed(gov, conn, sql, "sam", dialect)
-    assert rows is None or len(rows) == total, f"{len(rows)} of {total} tickets matched the probe"
+def test_star_renamed_free_text_probe_does_not_see_the_text(sql, dialect, qgov, free_text_worlds):
+    """HIGH (probe form). A LIKE on the renamed raw body: the row count answered 'does a ticket hold 4111...'.
+    Since free text became opaque handles in the query (govern.sql.handles) the construct is
+    allowed; what must hold is that the answer does not depend on the raw text (two worlds that
+    differ only in free text give the same governed result) and that no raw value comes out.
+    """
+    assert_free_text_safe(free_text_worlds(dialect), sql, qgov.principal("sam"))
 
 
 # --- HIGH 2: DuckDB PIVOT / UNPIVOT subqueries are never column-checked
@@ -194,10 +196,13 @@ def test_duckdb_pivot_does_not_write_raw_pii_to_audit(demo_db_path, tmp_path):  
 @pytest.mark.parametrize("dialect", ["duckdb", "postgres"])
 @pytest.mark.parametrize("sql", ["SELECT * FROM support_tickets ORDER BY 9", "SELECT t.* FROM support_tickets t ORDER BY 9, 1",
                                  "SELECT * FROM support_tickets UNION ALL SELECT * FROM support_tickets ORDER BY 9"])
-def test_positional_order_over_star_free_text_is_denied(sql, dialect, qgov, pg3):
-    """MEDIUM. Position 9 of support_tickets' star is body: the rows come back sorted by raw body."""
-    gov = pg3[1] if dialect == "postgres" else qgov
-    assert not decide(gov, sql, "sam", dialect).allowed
+def test_positional_order_over_star_does_not_sort_by_the_text(sql, dialect, qgov, free_text_worlds):
+    """MEDIUM. Position 9 of support_tickets' star is body: the rows came back sorted by raw body.
+    Since free text became opaque handles in the query (govern.sql.handles) the construct is
+    allowed; what must hold is that the answer does not depend on the raw text (two worlds that
+    differ only in free text give the same governed result) and that no raw value comes out.
+    """
+    assert_free_text_safe(free_text_worlds(dialect), sql, qgov.principal("sam"))
 
 
 @pytest.mark.parametrize("dialect", ["duckdb", "postgres"])
@@ -242,11 +247,14 @@ def test_sort_oracle_cannot_extract_a_card_number(dialect, qgov, duck, pg3):
     "SELECT body FROM support_tickets UNION SELECT 'guess'",
     "SELECT 1 WHERE (1, 2) IN (SELECT * FROM support_tickets)",
 ])
-def test_free_text_exact_match_probes_are_denied(sql, dialect, qgov, pg3):
-    """LOW. Each compares the raw body with a value the query supplies (NATURAL JOIN joins on every
-    common column incl. body; set operations and row IN compare whole rows): membership of a guess."""
-    gov = pg3[1] if dialect == "postgres" else qgov
-    assert not decide(gov, sql, "sam", dialect).allowed
+def test_free_text_exact_match_probes_do_not_see_the_text(sql, dialect, qgov, free_text_worlds):
+    """LOW. Each compared the raw body with a value the query supplies (NATURAL JOIN joins on every
+    common column incl. body; set operations and row IN compare whole rows): membership of a guess.
+    Since free text became opaque handles in the query (govern.sql.handles) the construct is
+    allowed; what must hold is that the answer does not depend on the raw text (two worlds that
+    differ only in free text give the same governed result) and that no raw value comes out.
+    """
+    assert_free_text_safe(free_text_worlds(dialect), sql, qgov.principal("sam"))
 
 
 # --- LOW: a lone surrogate crashes check_sql / leaves an execution unaudited
@@ -306,14 +314,21 @@ def test_held_plain_body_is_masked(qgov, duck):
     "SELECT reverse(b) FROM (SELECT * RENAME (body AS b) FROM support_tickets) x",
     "SELECT * FROM (PIVOT (SELECT id, status, body FROM support_tickets) ON status USING max(reverse(body)))",
     "SELECT * FROM (UNPIVOT (SELECT reverse(body) AS r, id FROM support_tickets) ON r INTO NAME k VALUE v)",
-    "SELECT * FROM support_tickets t ASOF JOIN support_tickets u ON t.id >= u.id AND reverse(t.body) IS NOT NULL",
-    "SELECT * FROM support_tickets t SEMI JOIN support_tickets u ON t.id = u.id AND reverse(t.body) IS NOT NULL",
-    "SELECT sum(1) FILTER (WHERE reverse(body) LIKE 'a') FROM support_tickets",
-    "SELECT id FROM support_tickets t ORDER BY t", "SELECT count(DISTINCT t) FROM support_tickets t",
     "SELECT * FROM (SUMMARIZE customers)", "SELECT * FROM (DESCRIBE customers)", "SELECT * FROM customers UNPIVOT (v FOR k IN (name, email))",
 ])
 def test_held_duckdb_constructs(sql, qgov):
     assert not decide(qgov, sql, "sam", "duckdb").allowed
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM support_tickets t ASOF JOIN support_tickets u ON t.id >= u.id AND reverse(t.body) IS NOT NULL",
+    "SELECT * FROM support_tickets t SEMI JOIN support_tickets u ON t.id = u.id AND reverse(t.body) IS NOT NULL",
+    "SELECT sum(1) FILTER (WHERE reverse(body) LIKE 'a') FROM support_tickets",
+    "SELECT id FROM support_tickets t ORDER BY t", "SELECT count(DISTINCT t) FROM support_tickets t",
+])
+def test_held_duckdb_free_text_constructs(sql, qgov, free_text_worlds):
+    """Denied while free text entered the query raw; now the body is a handle (see guard_oracle)."""
+    assert_free_text_safe(free_text_worlds("duckdb"), sql, qgov.principal("sam"))
 
 
 @pytest.mark.parametrize("sql", [
@@ -343,8 +358,8 @@ def test_column_alias_lists_resolve(sql, expected, qgov, duck):
 @pytest.mark.parametrize("sql, allowed", [
     ("SELECT * FROM support_tickets ORDER BY id", True),          # a star at the root, ordered by a key: fine
     ("SELECT body FROM support_tickets UNION ALL SELECT body FROM support_tickets", True),
-    ("SELECT * FROM (SELECT * FROM support_tickets) x", False),     # a star handing body on: by name only
-    ("SELECT t.id FROM support_tickets t NATURAL JOIN (SELECT 1 AS id) k", False),  # body is a common column too
+    ("SELECT * FROM (SELECT * FROM support_tickets) x", True),      # body is a handle wherever it goes
+    ("SELECT t.id FROM support_tickets t NATURAL JOIN (SELECT 1 AS id) k", True),  # a natural join on handles
     ("SELECT user AS v FROM regions", False),
 ])
 def test_free_text_rules_are_precise(sql, allowed, qgov):

@@ -36,6 +36,7 @@ import pytest
 from govern.errors import QueryDenied, QueryFailed
 from tests.conftest import POLICIES, TEST_HASH_KEY, demo_db_path  # noqa: F401
 from tests.test_redteam_sql import decide, duck, governed_postgres, qgov, sqlite_demo  # noqa: F401
+from tests.guard_oracle import assert_free_text_safe
 
 PG_SCHEMA = "rt5"
 CARD = "378282246310005"  # in ticket 8 (sam's, NA); the masked result shows [CARD]
@@ -102,11 +103,14 @@ PAREN_POSITIONS = [
 
 @pytest.mark.parametrize("dialect", ["duckdb", "postgres", "sqlite"])
 @pytest.mark.parametrize("who, sql", PAREN_POSITIONS)
-def test_parenthesized_position_over_free_text_is_denied(who, sql, dialect, qgov, pg5):
+def test_parenthesized_position_over_free_text_does_not_sort_by_it(who, sql, dialect, qgov, free_text_worlds):
     """HIGH. `(9)` is output position 9 on all three engines (parentheses are dropped by their
-    parsers); sqlglot keeps Paren(Literal 9), which the positional checks do not look through."""
-    decision = decide(gov_for(dialect, qgov, pg5), sql, who, dialect)
-    assert not decision.allowed, decision.sql
+    parsers); sqlglot keeps Paren(Literal 9), which the positional checks did not look through.
+    Since free text became opaque handles in the query (govern.sql.handles) the construct is
+    allowed; what must hold is that the answer does not depend on the raw text (two worlds that
+    differ only in free text give the same governed result) and that no raw value comes out.
+    """
+    assert_free_text_safe(free_text_worlds(dialect), sql, qgov.principal(who))
 
 
 @pytest.mark.parametrize("dialect, sql", [
@@ -114,10 +118,14 @@ def test_parenthesized_position_over_free_text_is_denied(who, sql, dialect, qgov
     ("sqlite", "SELECT * FROM support_tickets GROUP BY (9)"),
     ("sqlite", "SELECT * FROM support_tickets ORDER BY 9 COLLATE NOCASE, id"),  # SQLite: positional too
 ])
-def test_other_position_spellings_over_free_text_are_denied(dialect, sql, qgov):
-    """HIGH (same root cause). GROUP BY (n) groups by the raw text; SQLite skips COLLATE when it
-    looks for an output position."""
-    assert not decide(qgov, sql, "sam", dialect).allowed
+def test_other_position_spellings_over_free_text_do_not_see_it(dialect, sql, qgov, free_text_worlds):
+    """HIGH (same root cause). GROUP BY (n) grouped by the raw text; SQLite skips COLLATE when it
+    looks for an output position.
+    Since free text became opaque handles in the query (govern.sql.handles) the construct is
+    allowed; what must hold is that the answer does not depend on the raw text (two worlds that
+    differ only in free text give the same governed result) and that no raw value comes out.
+    """
+    assert_free_text_safe(free_text_worlds(dialect), sql, qgov.principal("sam"))
 
 
 # --- HIGH 2: a set operation's ORDER BY names the first arm's column; free text in a later arm
@@ -138,11 +146,14 @@ SET_OP_ORDER = [
 
 @pytest.mark.parametrize("who, dialect, sql", [(who, dialect, sql) for who, dialects, sql in SET_OP_ORDER
                                                for dialect in dialects.split()])  # where the database takes the spelling
-def test_set_operation_order_by_over_free_text_is_denied(who, sql, dialect, qgov, pg5):
-    """HIGH. ORDER BY k sorts the union by the raw body of the second arm (k is only the first arm's
-    name for that output column); DuckDB even allows predicates on it (one-query substring probe)."""
-    decision = decide(gov_for(dialect, qgov, pg5), sql, who, dialect)
-    assert not decision.allowed, decision.sql
+def test_set_operation_order_by_over_free_text_does_not_sort_by_it(who, sql, dialect, qgov, free_text_worlds):
+    """HIGH. ORDER BY k sorted the union by the raw body of the second arm (k is only the first arm's
+    name for that output column); DuckDB even allows predicates on it (one-query substring probe).
+    Since free text became opaque handles in the query (govern.sql.handles) the construct is
+    allowed; what must hold is that the answer does not depend on the raw text (two worlds that
+    differ only in free text give the same governed result) and that no raw value comes out.
+    """
+    assert_free_text_safe(free_text_worlds(dialect), sql, qgov.principal(who))
 
 
 # --- HIGH end to end: the raw card number is extracted through either gap
@@ -184,19 +195,27 @@ def test_short_alias_list_keeps_other_column_names(dialect, qgov, duck, pg5):
     ("sam", "SELECT instr(\"BODY\", '3782') AS i FROM support_tickets"),
     ("sam", "SELECT id FROM support_tickets ORDER BY \"Body\""),
     ("sam", "SELECT reverse(main.support_tickets.body) AS r FROM main.support_tickets"),
-    ("ada", "SELECT current_catalog"), ("ada", "SELECT session_user"), ("ada", "SELECT current_query()"),
 ])
-def test_held_round5(who, sql, dialect, qgov, pg5):
+def test_held_round5_free_text(who, sql, dialect, qgov, free_text_worlds):
+    """Denied while free text entered the query raw; now the body is a handle: whatever the query
+    computes, it does not depend on the raw text and shows no raw value."""
     if dialect == "postgres":
-        sql = sql.replace("main.", "rt5.")
+        sql = sql.replace("main.", "")  # the two PostgreSQL worlds are two schemas
+    assert_free_text_safe(free_text_worlds(dialect), sql, qgov.principal(who))
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "sqlite"])
+@pytest.mark.parametrize("who, sql", [("ada", "SELECT current_catalog"), ("ada", "SELECT session_user"),
+                                      ("ada", "SELECT current_query()")])
+def test_held_round5(who, sql, dialect, qgov, pg5):
     assert not decide(gov_for(dialect, qgov, pg5), sql, who, dialect).allowed
 
 
-def test_held_duckdb_star_modifiers(qgov):
-    for sql in ["SELECT * REPLACE (reverse(body) AS body) FROM support_tickets",
-                "SELECT * EXCLUDE (id) FROM support_tickets ORDER BY 8",
-                "SELECT * FROM support_tickets ORDER BY ALL DESC"]:
-        assert not decide(qgov, sql, "sam", "duckdb").allowed, sql
+@pytest.mark.parametrize("sql", ["SELECT * REPLACE (reverse(body) AS body) FROM support_tickets",
+                                 "SELECT * EXCLUDE (id) FROM support_tickets ORDER BY 8",
+                                 "SELECT * FROM support_tickets ORDER BY ALL DESC"])
+def test_held_duckdb_star_modifiers(sql, qgov, free_text_worlds):
+    assert_free_text_safe(free_text_worlds("duckdb"), sql, qgov.principal("sam"))
 
 
 def test_held_recursive_cte_alias_list_works(qgov, duck):

@@ -38,7 +38,7 @@ MAC_CHARS = 24
 DOMAIN = "govern-handle/"  # keeps handle digests apart from hash-mask digests
 # Non-greedy key: a key holding ':' still parses, because the MAC and the closing bracket end it.
 HANDLE = re.compile(re.escape(OPEN) + VERSION + r":([^:\s" + OPEN + CLOSE + r"]+)\.([^:\s" + OPEN + CLOSE
-                    + r"]+):(.*?):([0-9a-f]{" + str(MAC_CHARS) + "})" + re.escape(CLOSE), re.DOTALL)
+                    + r"]+):(.*?):([a-p]{" + str(MAC_CHARS) + "})" + re.escape(CLOSE), re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def payload(table: str, column: str) -> str:
 
 
 def handle_expression(table: str, column: str, key_column: exp.Expression, value: exp.Expression,
-                      keyed_hash) -> exp.Expression:
+                      keyed_hash, dialect: str) -> exp.Expression:
     """``CASE WHEN value IS NULL THEN NULL ELSE '⟦gv1:t.c:' || key || ':' || mac || '⟧' END``.
 
     ``keyed_hash(expr)`` is the engine's keyed digest of ``expr`` (hex text), with the
@@ -62,17 +62,32 @@ def handle_expression(table: str, column: str, key_column: exp.Expression, value
     key_text = exp.Cast(this=key_column, to=exp.DataType.build("TEXT"))
     signed = exp.DPipe(this=exp.Literal.string(DOMAIN + payload(table, column) + ":"), expression=key_text.copy(),
                        safe=False)
-    mac = exp.Substring(this=keyed_hash(signed), start=exp.Literal.number(1), length=exp.Literal.number(MAC_CHARS))
+    mac = _letters(exp.Substring(this=keyed_hash(signed), start=exp.Literal.number(1), length=exp.Literal.number(MAC_CHARS)),
+                   dialect)
     text = exp.Literal.string(f"{OPEN}{VERSION}:{payload(table, column)}:")
     for part in (key_text, exp.Literal.string(":"), mac, exp.Literal.string(CLOSE)):
         text = exp.DPipe(this=text, expression=part, safe=False)
     return exp.Case(ifs=[exp.If(this=exp.Is(this=value, expression=exp.Null()), true=exp.Null())], default=text)
 
 
+# The digest is written in letters only (hex digits 0-9 as g-p): a handle, or what a function
+# made of one, never shows a run of digits that reads like a number from the data.
+DIGITS, LETTERS = "0123456789", "ghijklmnop"
+TRANSLATE_DIALECTS = frozenset({"postgres", "duckdb", "spark", "databricks", "snowflake", "trino", "presto", "oracle"})
+
+
+def _letters(value: exp.Expression, dialect: str) -> exp.Expression:
+    if dialect in TRANSLATE_DIALECTS:
+        return exp.Anonymous(this="translate", expressions=[value, exp.Literal.string(DIGITS), exp.Literal.string(LETTERS)])
+    for digit, letter in zip(DIGITS, LETTERS):
+        value = exp.Anonymous(this="replace", expressions=[value, exp.Literal.string(digit), exp.Literal.string(letter)])
+    return value
+
+
 def mac(secret: str, table: str, column: str, key: str) -> str:
-    """What the engine computes for a handle: sha256(secret || domain || payload || ':' || key)."""
+    """What the engine computes for a handle: sha256(secret || domain || payload || ':' || key), in letters."""
     data = (secret + DOMAIN + payload(table, column) + ":" + key).encode("utf-8")
-    return hashlib.sha256(data).hexdigest()[:MAC_CHARS]
+    return hashlib.sha256(data).hexdigest()[:MAC_CHARS].translate(str.maketrans(DIGITS, LETTERS))
 
 
 def find(text: str, secret: str) -> list[tuple[re.Match, Handle]]:

@@ -216,7 +216,7 @@ def build_template(table: Table, access: TableAccess, policy: TablePolicy, roles
             key = handle_key_column(table, access, policy, roles)
             key_ref = exp.Column(this=exp.to_identifier(key, quoted=True), table=qualifier.copy())
             handle = handle_expression(table.name, column.name, key_ref, ref,
-                                       lambda value: keyed_hash(value, dialect))
+                                       lambda value: keyed_hash(value, dialect), dialect)
             projections.append(exp.alias_(handle, exp.to_identifier(column.name, quoted=True)))
             handles.append(column.name.lower())
             continue

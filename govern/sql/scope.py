@@ -91,7 +91,7 @@ SET_ARGS = ("with_", "this", "expression", "distinct") + QUERY_MODIFIERS
 # Where sqlglot keeps a bare word the generator emits as a keyword, never as a column.
 KEYWORD_VARS = frozenset({
     ("Collate", "expression"), ("Extract", "this"), ("Kwarg", "this"), ("Ordered", "this"), ("Group", "expressions"),
-    ("Order", "expressions"), ("WindowSpec", "kind"), ("WindowSpec", "start"), ("WindowSpec", "end"),
+    ("Order", "expressions"), ("Limit", "expression"), ("WindowSpec", "kind"), ("WindowSpec", "start"), ("WindowSpec", "end"),
     ("WindowSpec", "start_side"), ("WindowSpec", "end_side"), ("JSONPath", "expressions"), ("Cast", "format"),
 })
 KEYWORD_VAR_ARGS = frozenset({"unit", "method", "kind", "side", "style"})
