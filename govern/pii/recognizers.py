@@ -66,7 +66,7 @@ _BUILTINS: dict[str, tuple[Callable[[PiiSettings], EntityRecognizer], Gate]] = {
     "EMAIL_ADDRESS": (lambda s: GovernEmailRecognizer(), email_gate),
     "PHONE_NUMBER": (
         lambda s: GovernPhoneRecognizer(supported_regions=tuple(s.phone_regions)),
-        _min_digits(7),
+        _min_digits(6),
     ),
     "CREDIT_CARD": (lambda s: GovernCardRecognizer(), _min_digits(12)),
     "US_SSN": (lambda s: GovernSsnRecognizer(), _min_digits(9)),
