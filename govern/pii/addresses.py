@@ -84,7 +84,7 @@ _UNIT = r"(?:Apt|Apartment|Suite|Ste|Unit|Flat|Bldg|Building|Floor|Fl|Room|Rm|#)
 _STREET_US = rf"(?:{_NUM}\s+){{1,2}}{_DIR}?(?:{_CAP}\s+){{1,4}}(?:{_SUFFIX_RE})\b\.?"
 _STREET_PREFIXED = rf"(?:{_NUM},?\s+)?(?:{_PREFIX_RE})\b\.?\s+(?:(?:{_CAP}|d[eiaou]s?|de la|del|do|da|di|du|des|van|von|der|den)\s+){{0,4}}{_CAP}(?:,?\s+{_NUM}\b\.?)?"
 _STREET_COMPOUND = (
-    rf"(?:{_NUM}\s+)?(?:{_CAP}\s+){{0,3}}(?:[^\W\d_][\w'-]*(?:{_ENDING_RE})|(?:{_ENDING_RE}))\b\.?,?\s+{_NUM}\b\.?"
+    rf"(?:{_NUM}\s+)?(?:{_CAP}\s+){{0,3}}(?:[^\W\d_][\w'-]*(?i:{_ENDING_RE})|(?i:{_ENDING_RE}))\b\.?,?\s+{_NUM}\b\.?"
 )
 _PO_BOX = r"(?:P\.?\s?O\.?\s?Box|Post\s+Office\s+Box|Postbox|PO\s?Box|Postfach|Apartado|Caixa\s+Postal)\s*#?\s*\d{1,6}"
 _MILITARY = (
@@ -105,7 +105,7 @@ _POSTAL = (
     r"(?:\d{5}(?:-\d{4})?|\d{3}\s?\d{2}|\d{2}-\d{3}|\d{4}\s?[A-Z]{2}|\d{3,6}(?:-\d{3})?"
     r"|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d)"
 )
-_PLACE = r"(?:[^\W\d_a-z][\w'.-]*(?:\s+(?:and|the|of|de|du|la|le|am|an|im|sur|upon|on|del|da|do)\s+|\s+|-)?){1,5}"
+_PLACE = r"(?:[^\W\d_a-z](?:[^\W\d]|['.-])*(?!\d)(?:\s+(?:and|the|of|de|du|la|le|am|an|im|sur|upon|on|del|da|do)\s+|\s+|-)?){1,5}"
 _NEXT = re.compile(
     rf"(?:[ \t]*,?[ \t]*(?:\n[ \t>]*)?|[ \t]{{2,}})(?:{_UNIT}|{_MILITARY}|{_POSTAL}(?![\w-])|\((?:[^\W\d_][\w ]*)\)|{_PLACE})"
 )
@@ -205,9 +205,9 @@ _AGE_PATTERNS = [
         rf"(?<![\w.]){_AGE_NUM}(?:\s*-\s*|\s+)(?:years?|yrs?)(?:\s*-\s*|\s+)old\b",
         rf"(?<![\w.]){_AGE_NUM}\s*(?:y/o|yo|y\.o\.)(?!\w)",
         rf"(?<![\w.]){_AGE_NUM}(?:\s*-\s*|\s+)(?:years?|yrs?)(?:\s*-\s*|\s+)of\s+age\b",
-        rf"\b(?:aged|age(?:\s+of)?|age\s*:)\s*{_AGE_NUM}(?![\w.]|\.\d)",
-        rf"\b(?:turned|turn|turns|turning)\s+{_AGE_NUM}(?![\w.]|\.\d)",
-        rf"\bwhen\s+(?:he|she|i|they|we|you)\s+(?:was|were|is|are)\s+{_AGE_NUM}(?![\w.]|\.\d)",
+        rf"\b(?:aged|age(?:\s+of)?|age\s*:)\s*{_AGE_NUM}(?!\w|\.\d)",
+        rf"\b(?:turned|turn|turns|turning)\s+{_AGE_NUM}(?!\w|\.\d)",
+        rf"\bwhen\s+(?:he|she|i|they|we|you)\s+(?:was|were|is|are)\s+{_AGE_NUM}(?!\w|\.\d)",
     )
 ]
 

@@ -84,7 +84,7 @@ _BUILTINS: dict[str, tuple[Callable[[PiiSettings], EntityRecognizer], Gate]] = {
     "CRYPTO": (lambda s: pr.CryptoRecognizer(), _ALWAYS),
     "MAC_ADDRESS": (lambda s: pr.MacAddressRecognizer(), _min_digits(1)),
     "STREET_ADDRESS": (lambda s: StreetAddressRecognizer(), address_gate),
-    "ZIP_CODE": (lambda s: PostalCodeRecognizer(), _min_digits(3)),
+    "ZIP_CODE": (lambda s: PostalCodeRecognizer(), _min_digits(2)),
     "AGE": (lambda s: AgeRecognizer(), _min_digits(1)),
 }
 
