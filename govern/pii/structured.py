@@ -413,7 +413,7 @@ def phone_view(text: str) -> str:
 _SEP = r"(?:[ ]?[-./][ ]?|[ ]|\)[ ]?|[ ]?\()"
 _PHONE_CANDIDATE = re.compile(
     r"(?<![\w+./:-])(?<!\d,)(?P<intl>\+[ ]?|(?<!\d)(?:00|011)(?=[1-9])[ -]?)?"
-    rf"(?P<body>\(?\d+(?:{_SEP}\d+)*\)?)"
+    rf"(?P<body>\(?\d+(?:{_SEP}\d+)*)"
     r"(?P<ext>[ ]?(?:x|ext\.?|extn\.?|extension|\#)[ ]?\d{1,6})?"
     r"(?![\w]|[.,:/-]\d)",
     re.IGNORECASE,
@@ -500,7 +500,7 @@ class GovernPhoneRecognizer(pr.PhoneRecognizer):
             n = len(digits)
             if n < MIN_PHONE_DIGITS_CONTEXT or n > MAX_PHONE_DIGITS + 2:
                 continue
-            if body.count("(") != body.count(")") and not body.startswith("("):
+            if body.count("(") < body.count(")"):
                 continue
             start, end = m.start(), m.end()
             if view.startswith(":", end) and view[end + 1 : end + 2].isdigit():

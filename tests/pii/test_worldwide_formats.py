@@ -78,6 +78,7 @@ def test_every_region_in_national_form_with_a_phone_word(pattern_engine):
         ("0499 13 05 85 office", "0499 13 05 85"),  # label after the number
         ("reach me at 9450 1529", "9450 1529"),
         ("Phone:\\n070 4493 5104\\n", "070 4493 5104"),  # escaped line breaks (JSON, logs)
+        ("Hannah (h@example.com, +1 604-555-0123) asked", "+1 604-555-0123"),  # closing parenthesis after it
     ],
 )
 def test_us_shaped_and_national_numbers_with_context(pattern_engine, text, value):
