@@ -263,6 +263,7 @@ def coverage_table(columns: dict[str, Coverage], gold_types: Sequence[str] | Non
     pt = first.pattern_types()
     lines.append(f"{'pattern types':<26}" + "".join(f"{columns[n].recall(pt):>{w}.3f}" for n in names))
     lines.append(f"{'all labelled types':<26}" + "".join(f"{columns[n].recall():>{w}.3f}" for n in names))
+    lines.append(f"{'masked, any type (all)':<26}" + "".join(f"{columns[n].masked_rate():>{w}.3f}" for n in names))
     lines.append(f"{'retention of non-PII':<26}" + "".join(f"{columns[n].retention:>{w}.3f}" for n in names))
     return "\n".join(lines)
 
