@@ -80,6 +80,20 @@ def _windows(text: str, size: int, overlap: int) -> list[tuple[int, int]]:
         start = ws + 1 if ws > start else nxt
 
 
+# A DATE / TIME entity of the model is personal data only when it names a point in
+# time: a digit, a month or a weekday ("next week", "a few months ago", "years" are not).
+_POINT_IN_TIME = re.compile(
+    r"\d|\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
+    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:r(?:s(?:day)?)?)?"
+    r"|fri(?:day)?|sat(?:urday)?|sun(?:day)?)\b",
+    re.IGNORECASE,
+)
+
+
+def _names_a_time(text: str, start: int, end: int) -> bool:
+    return _POINT_IN_TIME.search(text, start, end) is not None
+
+
 def _blank(text: str, spans: list[tuple[int, int]]) -> str:
     """Replace the spans by spaces (offsets unchanged)."""
     chars = list(text)
@@ -273,10 +287,12 @@ class PiiEngine:
 
         pairs = build_builtins(settings, entities)
         pairs += [build_custom(r) for r in settings.custom_recognizers]
+        self._spacy: SpacyRecognizer | None = None
         if self.ner:
             ner_entities = sorted(self.entities & NER_TYPES)
             if ner_entities:
-                pairs.append((SpacyRecognizer(supported_entities=ner_entities), lambda t: True))
+                self._spacy = SpacyRecognizer(supported_entities=ner_entities)
+                pairs.append((self._spacy, lambda t: True))
         for rec, _ in pairs:
             rec.load()
             rec.is_loaded = True
@@ -378,6 +394,8 @@ class PiiEngine:
             if self._gates and not gate(scan):
                 continue
             found = rec.analyze(text=scan, entities=ents, nlp_artifacts=nlp_artifacts)
+            if found and rec is self._spacy:
+                found = [r for r in found if r.entity_type != "DATE_TIME" or _names_a_time(text, r.start, r.end)]
             if found:
                 for r in found:
                     md = r.recognition_metadata

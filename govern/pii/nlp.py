@@ -87,9 +87,11 @@ def _load_model(package: str):
 
 
 # OntoNotes labels that are not personal data; dropped before Presidio sees them.
+# FAC (buildings, streets, airports) is kept: Presidio reads it as LOCATION, and
+# street names are what the model tags FAC.
 _SPACY_NON_PII = [
     "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT", "PRODUCT",
-    "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE", "FAC",
+    "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE",
 ]
 
 

@@ -17,6 +17,7 @@ from typing import Callable, Iterable
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer import predefined_recognizers as pr
 
+from .addresses import AgeRecognizer, PostalCodeRecognizer, StreetAddressRecognizer, address_gate
 from .names import CONTEXT_NAME_RECOGNIZER, context_name_results  # noqa: F401  (re-exported)
 from .settings import CustomRecognizer, PiiSettings
 from .structured import (
@@ -66,7 +67,7 @@ _BUILTINS: dict[str, tuple[Callable[[PiiSettings], EntityRecognizer], Gate]] = {
     "EMAIL_ADDRESS": (lambda s: GovernEmailRecognizer(), email_gate),
     "PHONE_NUMBER": (
         lambda s: GovernPhoneRecognizer(supported_regions=tuple(s.phone_regions)),
-        _min_digits(7),
+        _min_digits(6),
     ),
     "CREDIT_CARD": (lambda s: GovernCardRecognizer(), _min_digits(12)),
     "US_SSN": (lambda s: GovernSsnRecognizer(), _min_digits(9)),
@@ -82,6 +83,9 @@ _BUILTINS: dict[str, tuple[Callable[[PiiSettings], EntityRecognizer], Gate]] = {
     "UK_NINO": (lambda s: pr.UkNinoRecognizer(), _min_digits(6)),
     "CRYPTO": (lambda s: pr.CryptoRecognizer(), _ALWAYS),
     "MAC_ADDRESS": (lambda s: pr.MacAddressRecognizer(), _min_digits(1)),
+    "STREET_ADDRESS": (lambda s: StreetAddressRecognizer(), address_gate),
+    "ZIP_CODE": (lambda s: PostalCodeRecognizer(), _min_digits(2)),
+    "AGE": (lambda s: AgeRecognizer(), _min_digits(1)),
 }
 
 BUILTIN_TYPES = frozenset(_BUILTINS)

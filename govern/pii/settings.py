@@ -30,6 +30,9 @@ PATTERN_TYPES: frozenset[str] = frozenset(
         "UK_NINO",
         "CRYPTO",
         "MAC_ADDRESS",
+        "STREET_ADDRESS",
+        "ZIP_CODE",
+        "AGE",
         # detected from structured context (names) and deny lists in every mode
         "PERSON",
     }
@@ -47,6 +50,24 @@ DEFAULT_ENTITIES: tuple[str, ...] = (
     "IP_ADDRESS",
     "URL",
 )
+
+# What setting `nlp_model` adds when a bundle does not list `entities`: the types the
+# model supports, and the project's patterns for what it does not (addresses, postal
+# codes and ages, each with the words that make it one). A bundle's own list narrows it.
+NER_DEFAULT_EXTRA: tuple[str, ...] = (
+    "LOCATION",
+    "ORGANIZATION",
+    "NRP",
+    "DATE_TIME",
+    "STREET_ADDRESS",
+    "ZIP_CODE",
+    "AGE",
+)
+
+
+def default_entities(nlp_model: str | None) -> list[str]:
+    return list(DEFAULT_ENTITIES) + (list(NER_DEFAULT_EXTRA) if nlp_model else [])
+
 
 # Presidio's base scores: a phone number without a context word scores 0.4, an
 # email 0.5, a Luhn-valid card or checksum-valid IBAN 1.0.
@@ -146,7 +167,11 @@ class PiiSettings(_Strict):
     nlp_model: str | None = Field(
         None, description="spaCy model name for NER mode (e.g. en_core_web_sm); null = pattern mode"
     )
-    entities: list[str] = Field(default_factory=lambda: list(DEFAULT_ENTITIES))
+    entities: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_ENTITIES),
+        description="types to detect; default: the 8 pattern-mode types, plus LOCATION, ORGANIZATION, NRP, "
+        "DATE_TIME, STREET_ADDRESS, ZIP_CODE and AGE when nlp_model is set",
+    )
     thresholds: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     phone_regions: list[str] = Field(default_factory=lambda: ["US", "GB"])
     operators: dict[str, Operator] = Field(default_factory=lambda: {"default": PlaceholderOp()})
@@ -159,6 +184,14 @@ class PiiSettings(_Strict):
     )
     allow_list: list[str] = Field(default_factory=list, description="exact strings never treated as PII")
     vault: VaultSettings = Field(default_factory=VaultSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_entities(cls, data):
+        # `entities` not given: the mode's default list (NER mode is on when it is on)
+        if isinstance(data, dict) and data.get("entities") is None:
+            data = {**data, "entities": default_entities(data.get("nlp_model"))}
+        return data
 
     @field_validator("entities")
     @classmethod

@@ -10,6 +10,9 @@ from __future__ import annotations
 import ipaddress
 import re
 
+import phonenumbers
+from phonenumbers import Leniency
+
 from presidio_analyzer import EntityRecognizer, Pattern, RecognizerResult
 from presidio_analyzer import predefined_recognizers as pr
 
@@ -161,7 +164,7 @@ _CARD_SEPS = "./\u00a0\u202f\u2009"
 # A digit run with any separators (space, tab, line break, "-", ".", "_", up to
 # three of them: "4111 - 1111"), not glued to other digits or a "+" (a phone's
 # country code); letters and "_" may touch it ("card4111...", "id_4111...").
-_CARD_RUN = re.compile(r"(?<![\d+])[2-6]\d*(?:[ \t\r\n._-]{1,3}\d+)*(?!\d)")
+_CARD_RUN = re.compile(r"(?<![\d+])\d+(?:[ \t\r\n._-]{1,3}\d+)*(?!\d)")
 
 
 def luhn(digits: str) -> bool:
@@ -174,27 +177,89 @@ def luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+# Issuer identification ranges and PAN lengths of the card networks (ISO/IEC 7812
+# IINs as the networks publish them): (first, last prefix of equal length, lengths).
+_L16_19 = frozenset(range(16, 20))
+_L12_19 = frozenset(range(12, 20))
+CARD_NETWORKS: tuple[tuple[str, str, str, frozenset[int]], ...] = (
+    ("Visa", "4", "4", frozenset({13, 16, 17, 18, 19})),
+    ("Mastercard", "51", "55", frozenset({16})),
+    ("Mastercard 2-series", "2221", "2720", frozenset({16})),
+    ("American Express", "34", "34", frozenset({15})),
+    ("American Express", "37", "37", frozenset({15})),
+    ("Discover", "6011", "6011", _L16_19),
+    ("Discover", "644", "649", _L16_19),
+    ("Discover", "65", "65", _L16_19),
+    ("UnionPay", "62", "62", _L16_19),
+    ("UnionPay", "81", "81", _L16_19),
+    ("JCB", "35", "35", frozenset({15, 16, 17, 18, 19})),  # 3528-3589 issued; test generators use all of 35
+    ("JCB (15)", "1800", "1800", frozenset({15})),
+    ("JCB (15)", "2131", "2131", frozenset({15})),
+    ("Diners Club", "300", "305", frozenset({14, 16, 17, 18, 19})),
+    ("Diners Club", "3095", "3095", frozenset({14, 16, 17, 18, 19})),
+    ("Diners Club", "36", "36", frozenset({14, 15, 16, 17, 18, 19})),
+    ("Diners Club", "38", "39", frozenset({14, 16, 17, 18, 19})),
+    ("Maestro", "50", "50", _L12_19),
+    ("Maestro", "56", "69", _L12_19),
+    ("Maestro", "0604", "0604", _L12_19),  # listed for Maestro UK; Faker generates it
+    ("Mir", "2200", "2204", _L16_19),
+    ("RuPay", "60", "60", frozenset({16})),
+    ("RuPay", "508", "508", frozenset({16})),
+    ("RuPay", "82", "82", frozenset({16})),
+    ("Verve", "506099", "506198", frozenset({16, 18, 19})),
+    ("Verve", "507865", "507964", frozenset({16, 18, 19})),
+    ("Troy", "9792", "9792", frozenset({16})),
+    ("UATP", "1", "1", frozenset({15})),
+    ("UzCard", "8600", "8600", frozenset({16})),
+    ("Humo", "9860", "9860", frozenset({16})),
+    ("BORICA", "2205", "2205", frozenset({16})),
+)
+# Lengths and networks that random digit runs reach too often (a 12- or 13-digit id
+# is Luhn-valid one time in ten; a 15-digit number starting with 1 is UATP-shaped):
+# a card only with a card word near it.
+_NEEDS_CONTEXT_LENGTHS = frozenset({12, 13})
+_NEEDS_CONTEXT_NETWORKS = frozenset({"UATP"})
+CARD_CONTEXT = frozenset(
+    """card cards credit debit prepaid visa mastercard master amex maestro jcb discover diners unionpay
+    mir rupay verve troy uatp cc pan payment pay paid charge charged billing cvv cvc expiry exp expires""".split()
+)
+
+
+def card_network(digits: str) -> str | None:
+    """The network whose IIN range and PAN length ``digits`` fits, else None."""
+    n = len(digits)
+    for name, lo, hi, lengths in CARD_NETWORKS:
+        if n in lengths and lo <= digits[: len(lo)] <= hi:
+            return name
+    return None
+
+
 def _plausible_pan(digits: str) -> bool:
-    """Length by issuer (ISO/IEC 7812 ranges of the major networks)."""
-    n, head = len(digits), digits[:2]
-    if digits[0] == "4":
-        return 13 <= n <= 19  # Visa
-    if digits[0] in "56":
-        return 16 <= n <= 19  # Mastercard, Maestro, Discover, UnionPay
-    if digits[0] == "3":
-        return head in ("34", "37") and n == 15 or head in ("30", "35", "36", "38", "39") and 14 <= n <= 19
-    return n == 16 and 2221 <= int(digits[:4]) <= 2720  # Mastercard 2-series
+    return card_network(digits) is not None
+
+
+def card_needs_context(digits: str) -> bool:
+    net = card_network(digits)
+    return len(digits) in _NEEDS_CONTEXT_LENGTHS and not (net == "Visa" and len(digits) == 13) or net in _NEEDS_CONTEXT_NETWORKS
+
+
+def card_context(text: str, start: int) -> bool:
+    """A card word among the eight words before ``start``."""
+    return any(w.lower() in CARD_CONTEXT for w in _WORDS.findall(text[max(0, start - 80) : start])[-8:])
+
+
+_WORDS = re.compile(r"[A-Za-z]+")
 
 
 def card_run(run: str) -> bool:
-    """A separated digit run that is a card number: 13-19 digits, Luhn-valid, an
-    issuer's length, and card-like groups -- one run, or a first group of 2 or 4
+    """A separated digit run that is a card number: 12-19 digits, Luhn-valid, a
+    network's prefix and length, and card-like groups -- one run, or a first group of 2 or 4
     digits ("4111 1111 ...", "4111-111111-111111", "41 11 11 ..."), no single-digit
     group but the last ("5018 1234 5678 9012 5"), and no group of 1-3 digits
     next to a dot (IP addresses and versions are dotted short groups)."""
     groups = re.findall(r"\d+", run)
     digits = "".join(groups)
-    if not 13 <= len(digits) <= 19 or not _plausible_pan(digits) or not luhn(digits):
+    if not 12 <= len(digits) <= 19 or not _plausible_pan(digits) or not luhn(digits):
         return False
     if len(groups) == 1:
         return True
@@ -244,13 +309,25 @@ class GovernCardRecognizer(pr.CreditCardRecognizer):
         )
 
     def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):  # noqa: D102
-        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        results = [
+            r
+            for r in super().analyze(text, entities, nlp_artifacts, regex_flags)
+            if self._network_fits(text, r.start, re.sub(r"\D", "", text[r.start : r.end]))
+        ]
         for m in _CARD_RUN.finditer(text):
             if "." in m.group() and _after_version_word(text, m.start()):
                 continue  # "version 4111.1111.1111-1111"
             if _free(results, m.start(), m.end()) and card_run(m.group()):
-                results.append(_result(self, m.start(), m.end(), EntityRecognizer.MAX_SCORE))
+                if self._network_fits(text, m.start(), re.sub(r"\D", "", m.group())):
+                    results.append(_result(self, m.start(), m.end(), EntityRecognizer.MAX_SCORE))
         return results
+
+    @staticmethod
+    def _network_fits(text: str, start: int, digits: str) -> bool:
+        """A network's prefix and length; the short, ambiguous ones with a card word."""
+        if card_network(digits) is None:
+            return False
+        return not card_needs_context(digits) or card_context(text, start)
 
 
 # ---- US SSN -----------------------------------------------------------------------------
@@ -310,6 +387,8 @@ _GLUED = re.compile(r"(?<!\w)(?!(?:x|ext|extn)\d)[^\W\d_]+(?=\d{3})|(?<=\d\d)[^\
 _HEX = frozenset("abcdefABCDEF")
 # an amount with cents ("123456789.00", "1,234,567.89") is not a phone number
 _AMOUNT = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+\.\d{2}(?![\d.])|(?<![\d.,])\d+\.\d{2}(?![\d.,]?\d)")
+# escaped control characters of JSON, logs and CSV exports ("Phone:\\n0398 0829931")
+_ESCAPED_WS = re.compile(r"\\[nrt]")
 
 
 def _unglue(m: re.Match) -> str:
@@ -318,32 +397,163 @@ def _unglue(m: re.Match) -> str:
 
 
 def phone_view(text: str) -> str:
-    """What libphonenumber reads (same offsets): tabs, line breaks and ``_`` as
-    spaces, letters glued to a number's start or end as spaces (libphonenumber
-    rejects a number touching a letter)."""
-    return _GLUED.sub(_unglue, text.translate(_PHONE_SEPS))
+    """What the phone recognizer reads (same offsets): tabs, line breaks, ``_``
+    and escaped ``\\n`` / ``\\t`` as spaces, letters glued to a number's start or
+    end as spaces (libphonenumber rejects a number touching a letter)."""
+    text = text.translate(_PHONE_SEPS)
+    if "\\" in text:
+        text = _ESCAPED_WS.sub("  ", text)
+    return _GLUED.sub(_unglue, text)
+
+
+# A phone-shaped digit run: an optional international prefix (+, 00, 011), digit
+# groups joined by one separator each (space, -, ., /, parentheses, "(0)"), an
+# optional extension (x204, ext. 204, extension 204, #204). Not glued to a word,
+# another number or a dotted / dashed run (IP addresses, versions, dates).
+_SEP = r"(?:[ ]?[-./][ ]?|[ ]|\)[ ]?|[ ]?\()"
+_PHONE_CANDIDATE = re.compile(
+    r"(?<![\w+./:-])(?<!\d,)(?P<intl>\+[ ]?|(?<!\d)(?:00|011)(?=[1-9])[ -]?)?"
+    rf"(?P<body>\(?\d+(?:{_SEP}\d+)*)"
+    r"(?P<ext>[ ]?(?:x|ext\.?|extn\.?|extension|\#)[ ]?\d{1,6})?"
+    r"(?![\w]|[.,:/-]\d)",
+    re.IGNORECASE,
+)
+# A word right before or after a number that says it is a phone number: calls,
+# messages and the labels of contact lines ("Mobile:", "Fax:", "… office").
+PHONE_CONTEXT = frozenset(
+    """phone phones telephone tel tele ph phn fon mobile mob cell cellphone cellular fax facsimile
+    call calls calling called callback recall dial dialing dialling ring reach reached contact
+    text texting texted sms mms whatsapp viber signal voicemail landline hotline helpline
+    desk office direct home work message messages answer answering""".split()
+)
+PHONE_LABEL_AFTER = frozenset("phone tel mobile mob cell fax office desk direct home work landline".split())
+# A word right before a number that makes it something else: an order, an invoice,
+# a card, a version, an amount ("call about order 12345678" is not a phone number).
+NOT_PHONE_BEFORE = frozenset(
+    """order orders invoice invoices inv ticket tickets case ref reference account acct acc id no nr num
+    tracking po sku serial batch build version ver item part lot amount total balance price cost
+    card cards iban ssn social zip postcode postal code pin otp room flight booking confirmation
+    transaction txn claim policy member customer employee license licence passport routing swift
+    bic vat tax year page isbn issue pr commit release""".split()
+)
+_WORD = re.compile(r"[A-Za-z]+")
+# whole-candidate dates: 2024-03-05, 05.03.2024, 3/5/24 (a phone has more groups or digits)
+_DATE_SHAPE = re.compile(
+    r"(?:(?:19|20)\d\d[-./](?:0?[1-9]|1[0-2])[-./](?:0?[1-9]|[12]\d|3[01])"
+    r"|(?:0?[1-9]|[12]\d|3[01])[-./](?:0?[1-9]|[12]\d|3[01])[-./](?:19|20)?\d\d)"
+)
+MIN_PHONE_DIGITS_CONTEXT = 6  # "84 23 30" after "Phone:" (the shortest national numbers)
+MIN_PHONE_DIGITS = 7
+MAX_PHONE_DIGITS = 15  # E.164
+
+
+def _phone_context(view: str, start: int, end: int) -> bool:
+    """A phone word among the six words before the number, the nearest deciding
+    (a business word first -- "call about order 1234567" -- says no), or a
+    contact-line label right after it ("0499 13 05 85 office", "...-Fax")."""
+    before = _WORD.findall(view[max(0, start - 60) : start])[-6:]
+    for w in reversed(before):
+        w = w.lower()
+        if w in NOT_PHONE_BEFORE:
+            return False
+        if w in PHONE_CONTEXT:
+            return True
+    after = _WORD.match(view[end : end + 12].lstrip(" -:(,"))
+    return after is not None and after.group().lower() in PHONE_LABEL_AFTER
+
+
+def _parse_phone(number: str, region: str | None):
+    try:
+        return phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return None
 
 
 class GovernPhoneRecognizer(pr.PhoneRecognizer):
-    """Presidio's PhoneRecognizer (libphonenumber, the configured regions) on
-    :func:`phone_view`: finds ``415\\n555\\n0132``, ``415_555_0132``,
-    ``ph4155550132``, ``415-555-0132x``; an amount with cents
-    (``total 123456789.00``) is not a phone."""
+    """Phone numbers of every region libphonenumber knows, on :func:`phone_view`.
+
+    A phone-shaped run of 6-15 digits (any grouping, parentheses, ``(0)``, an
+    extension) is a phone number when
+
+    * it is in international form (``+41 44 668 18 00``, ``0041…``, ``011…``) and
+      libphonenumber validates it for its country -- any country, no context needed;
+    * it is in national form and valid in one of the configured ``phone_regions``
+      (libphonenumber's rules for that region, as Presidio's recognizer);
+    * otherwise (national numbers of the other regions, US-shaped numbers
+      libphonenumber rejects as unallocated, 6-digit numbers) only with a phone
+      word among the six words before it (``call``, ``Phone:``, ``Mobile:``,
+      ``reach me at``, ``messages to``, ...) or a contact label right after it
+      (``… office``, ``…-Fax``) -- and not when the nearest word before it names
+      something else (``order``, ``invoice``, ``card``, ``version``, ...).
+
+    The extension is part of the finding. Whole-candidate dates, times and amounts
+    with cents are not phone numbers.
+    """
 
     def analyze(self, text, entities, nlp_artifacts=None):  # noqa: D102
-        results = super().analyze(phone_view(text), entities, nlp_artifacts)
-        if results and "." in text:
-            amounts = [m.span() for m in _AMOUNT.finditer(text)]
-            results = [r for r in results if not any(a < r.end and r.start < b for a, b in amounts)]
+        view = phone_view(text)
+        results: list[RecognizerResult] = []
+        amounts = None
+        for m in _PHONE_CANDIDATE.finditer(view):
+            body = m.group("body")
+            digits = re.sub(r"\D", "", body)
+            n = len(digits)
+            if n < MIN_PHONE_DIGITS_CONTEXT or n > MAX_PHONE_DIGITS + 2:
+                continue
+            if body.count("(") < body.count(")"):
+                continue
+            start, end = m.start(), m.end()
+            if view.startswith(":", end) and view[end + 1 : end + 2].isdigit():
+                continue  # "2024-03-05 10:30"
+            if _DATE_SHAPE.fullmatch(body):
+                continue
+            if "." in body:
+                if amounts is None:
+                    amounts = [a.span() for a in _AMOUNT.finditer(text)]
+                if any(a < end and start < b for a, b in amounts):
+                    continue
+            if self._is_phone(m, view, digits, start, end):
+                results.append(_result(self, start, end, self.SCORE))
         return results
+
+    def _is_phone(self, m: re.Match, view: str, digits: str, start: int, end: int) -> bool:
+        intl = m.group("intl")
+        number = m.group("body") + (m.group("ext") or "")
+        if intl:
+            parsed = _parse_phone("+" + number, None)
+            if parsed is None and "(0)" in number:
+                parsed = _parse_phone("+" + number.replace("(0)", ""), None)
+            if parsed is not None and phonenumbers.is_valid_number(parsed):
+                return True
+            if parsed is not None and "(0)" in number:
+                alt = _parse_phone("+" + number.replace("(0)", ""), None)
+                if alt is not None and phonenumbers.is_valid_number(alt):
+                    return True
+        elif len(digits) >= MIN_PHONE_DIGITS:
+            # libphonenumber's matcher on the candidate alone, leniency VALID, as
+            # Presidio's recognizer: valid for the region, and with the national
+            # prefix where the region's formats require it ("123456789" is no FR number)
+            for region in self.supported_regions:
+                for match in phonenumbers.PhoneNumberMatcher(number, region, leniency=Leniency.VALID):
+                    if match.start == 0 and match.end >= len(m.group("body")):
+                        return True
+        return MIN_PHONE_DIGITS_CONTEXT <= len(digits) <= MAX_PHONE_DIGITS and _phone_context(view, start, end)
 
 
 # ---- IP addresses -----------------------------------------------------------------------------
+def _in_longer_dotted_run(text: str, start: int, end: int) -> bool:
+    """Four octets inside a longer run of dotted numbers ("05.06.52.16.25", a phone
+    number written with dots; "1.2.3.4.5") are not an address."""
+    return (start >= 2 and text[start - 1] == "." and text[start - 2].isdigit()) or (
+        text[end : end + 1] == "." and text[end + 1 : end + 2].isdigit()
+    )
+
 
 class GovernIpRecognizer(pr.IpRecognizer):
     """Presidio's IpRecognizer, plus IPv4 with zero-padded octets
-    (``192.168.001.010``); minus versions (``version 10.2.3.4``, ``v1.2.3.4``)
-    and digit-free IPv6 look-alikes (``a::b``)."""
+    (``192.168.001.010``); minus versions (``version 10.2.3.4``, ``v1.2.3.4``),
+    four numbers of a longer dotted run (``01.84.17.61.18``) and digit-free IPv6
+    look-alikes (``a::b``)."""
 
     def invalidate_result(self, pattern_text: str) -> bool:  # noqa: D102
         if "." in pattern_text and ":" not in pattern_text:
@@ -360,7 +570,8 @@ class GovernIpRecognizer(pr.IpRecognizer):
         return [
             r
             for r in results
-            if ":" in text[r.start : r.end] or not _after_version_word(text, r.start)
+            if ":" in text[r.start : r.end]
+            or not (_after_version_word(text, r.start) or _in_longer_dotted_run(text, r.start, r.end))
         ]
 
 
@@ -376,7 +587,9 @@ def _fixed_url_base() -> str:
 
 class GovernUrlRecognizer(pr.UrlRecognizer):
     """Presidio's UrlRecognizer with the TLD anchored at a label boundary (Presidio
-    matches `shop.bi` inside `shop.biz`) and `.biz` added to its TLD list."""
+    matches `shop.bi` inside `shop.biz`) and `.biz` added to its TLD list; a bare
+    dotted name on a word TLD is not an address (:func:`_identifier_like`:
+    `c.name`, `customers.city`, `t.id` in SQL and its error messages)."""
 
     BASE_URL_REGEX = _fixed_url_base()
     PATTERNS = [
@@ -388,3 +601,25 @@ class GovernUrlRecognizer(pr.UrlRecognizer):
 
     def __init__(self) -> None:
         super().__init__(patterns=self.PATTERNS)
+
+    def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):  # noqa: D102
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        return [r for r in results if not _identifier_like(text[r.start : r.end])]
+
+
+# A bare host -- no scheme, no www., no path or port -- is an address only on a TLD
+# people write bare: the old generic ones or a country code. Dotted names on other
+# TLDs are SQL identifiers far more often (`c.name`, `customers.city`, `x.date`,
+# `u.email` in a database error message), and so are two-letter words that are
+# also country codes (`t.id`, `o.no`, `x.is`).
+_BARE_TLDS = frozenset("com net org edu gov mil int biz".split())
+_IDENTIFIER_CC = frozenset("id no is in to at by do as so me my py am pm".split())
+_SCHEME_OR_WWW = re.compile(r"(?i)^[\"']?(?:https?://|www\d{0,3}\.)")
+
+
+def _identifier_like(value: str) -> bool:
+    value = value.strip("\"'")
+    if _SCHEME_OR_WWW.match(value) or "/" in value or ":" in value:
+        return False
+    tld = value.rsplit(".", 1)[-1].lower()
+    return not (tld in _BARE_TLDS or (len(tld) == 2 and tld not in _IDENTIFIER_CC))
