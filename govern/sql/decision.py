@@ -72,7 +72,9 @@ class SqlContext:
     policies: list[str] = field(default_factory=list)
     uses_hash_key: bool = False
     uses_handles: bool = False  # free text shown as opaque handles (govern.sql.handles)
-    unfenced: set[int] = field(default_factory=set)  # reference indexes no leaking predicate can reach
+    # reference index -> leakproof conjuncts to copy inside its fence, for the references that
+    # need one (plan_fences); None: not analysed, so every filtered relation is fenced.
+    fences: dict[int, list] | None = None
     parameter_count: int = 0  # `?` placeholders in the governed SQL (sqlite hash masks)
     relations: list = field(default_factory=list)  # (stand-in Var, rendered relation SQL) per governed reference
     skeleton_sql: str | None = None  # the governed SQL with markers for the relations (verify_output)

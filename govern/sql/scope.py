@@ -112,6 +112,7 @@ class Output:
     scope: Scope | None = None  # the block ``expr`` is evaluated in
     base: BaseColumn | None = None  # set when the value *is* that governed column, unchanged
     hidden: bool = False  # a catalog column the principal may not select (absent from the relation)
+    alternatives: tuple = ()  # a set operation's column: the outputs of every arm at its position
 
 
 @dataclass(eq=False)
@@ -178,7 +179,8 @@ class Binding:
     reads: frozenset
     source: Source | None = None
     output: Output | None = None
-    sources: tuple = ()
+    sources: tuple = ()  # merged (USING / NATURAL): the sources joined on it
+    outputs: tuple = ()  # ...and their outputs of that name
 
 
 class Budget:
@@ -670,8 +672,9 @@ class _Resolver:
         """The binding of ``name`` among a frame's visible sources, None, or AMBIGUOUS (reported)."""
         merged = frame.merged.get(name)
         if merged is not None and all(s in visible for s in merged):
-            reads = frozenset().union(*(self.output_reads(self.find_output(s, name)) for s in merged))
-            return Binding("merged", frame, reads, sources=tuple(merged))
+            outputs = tuple(self.find_output(s, name) for s in merged)
+            reads = frozenset().union(*(self.output_reads(o) for o in outputs))
+            return Binding("merged", frame, reads, sources=tuple(merged), outputs=outputs)
         holders = []
         for source in visible:
             output = self.find_output(source, name)
@@ -810,8 +813,8 @@ class _Resolver:
         if any(len(arm) != width for arm in arms):
             self.problem("the arms of a set operation return different numbers of columns")
             return []
-        return [Output(arms[0][i].name, frozenset().union(*(arm[i].reads for arm in arms)), arms[0][i].expr,
-                       arms[0][i].scope) for i in range(width)]
+        return [Output(arms[0][i].name, frozenset().union(*(arm[i].reads for arm in arms)), None, arms[0][i].scope,
+                       alternatives=tuple(arm[i] for arm in arms)) for i in range(width)]
 
     def select_outputs(self, scope: Scope) -> list[Output]:
         out: list[Output] = []

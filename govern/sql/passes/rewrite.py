@@ -27,8 +27,9 @@ def rewrite(ctx: SqlContext) -> None:
         if missing:
             reasons += missing
             continue
-        fenced = template.filtered and ctx.dialect in FENCE_DIALECTS and index not in ctx.unfenced
-        relation = rendered(ctx, ref.table, template, fenced)
+        fenced = template.filtered and ctx.dialect in FENCE_DIALECTS and (ctx.fences is None or index in ctx.fences)
+        pushed = (ctx.fences or {}).get(index) or []
+        relation = rendered_with(ctx, template, pushed) if fenced and pushed else rendered(ctx, ref.table, template, fenced)
         # Keep the name the query uses for the table, so `t.col` and `customers.col` still resolve.
         alias = node.args.get("alias") or exp.TableAlias(this=node.this)
         # A stand-in until emit, which puts a marker table in its place, generates the
@@ -72,6 +73,11 @@ def relation_template(ctx: SqlContext, table) -> RelationTemplate:
                                   ctx.roles, ctx.dialect, table_plan(ctx, table))
         bundle.templates.put(key, template)
     return template
+
+
+def rendered_with(ctx: SqlContext, template: RelationTemplate, pushed: list) -> Rendered:
+    """A fenced relation with the query's own leakproof conjuncts copied inside (not cached: per query)."""
+    return render(template, ctx.principal, ctx.dialect, True, pushed)
 
 
 def rendered(ctx: SqlContext, table, template: RelationTemplate, fenced: bool = False) -> Rendered:

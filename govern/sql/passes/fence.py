@@ -1,0 +1,241 @@
+"""Pass: fence a governed relation only where a predicate that could leak can reach its rows.
+
+A fence (``OFFSET 0`` on PostgreSQL, a ``MATERIALIZED`` CTE on DuckDB,
+``LIMIT -1 OFFSET 0`` on SQLite) stops the planner from evaluating the query's
+predicates on a table's rows before the row filter has removed the hidden
+ones. It also stops the planner from using the query's predicates to reach
+the table through an index, from probing into it in a join, and from walking
+an index for a top-N. So govern fences a relation only when some predicate
+that is not leakproof (``govern.sql.leakproof``) reads its columns: WHERE,
+JOIN ON / USING, HAVING and QUALIFY conjuncts of every query block, with
+derived columns followed to their definitions.
+
+A fenced relation still receives, inside the fence, the leakproof conjuncts
+of its own block that read only its own (unmasked) columns, and the constants
+implied through join equalities (``c.id = 5 AND o.customer_id = c.id`` gives
+``o.customer_id = 5``), so its indexes stay usable. Each is a copy: the
+original conjunct stays where the user wrote it, and only conjuncts that are
+false on a NULL are copied, so outer joins give the same rows.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from govern.sql.decision import SqlContext
+from govern.sql.leakproof import Judge
+from govern.sql.relation import FENCE_DIALECTS
+from govern.sql.scope import Scope
+
+PUSHABLE = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.In, exp.Between, exp.Like, exp.ILike)
+
+
+def plan_fences(ctx: SqlContext) -> None:
+    if ctx.dialect not in FENCE_DIALECTS or ctx.analysis is None:
+        ctx.fences = {}
+        return
+    from govern.sql.passes.rewrite import relation_template
+
+    analysis = ctx.analysis
+    templates = [relation_template(ctx, ref.table) for ref in ctx.references]
+    columns = _column_facts(ctx, templates)
+    judge = Judge(analysis, columns)
+    exposed: set[int] = set()
+    kept: list[tuple[Scope, exp.Expression, str]] = []  # leakproof conjuncts, for pushing down
+    for scope in analysis.scopes:
+        for conjunct, place in _conjuncts(scope):
+            if judge.leakproof(conjunct):
+                kept.append((scope, conjunct, place))
+            else:
+                exposed |= _refs_read(conjunct, analysis, len(ctx.references))
+        for name, holders in scope.merged.items():  # USING / NATURAL: an equality of the two columns
+            binding_outputs = [o for s in holders for o in (s.outputs or []) if o.name == name and not o.hidden]
+            families = {judge.output_family(o) for o in binding_outputs}
+            if len(families) != 1 or None in families or not all(judge.output_leakproof(o) for o in binding_outputs):
+                exposed |= {ref for o in binding_outputs for ref, _ in o.reads}
+    fenced = {i for i, template in enumerate(templates) if template.filtered and i in exposed}
+    ctx.fences = {i: [] for i in fenced}
+    if fenced:
+        _push_down(ctx, judge, kept, fenced)
+
+
+def _column_facts(ctx: SqlContext, templates) -> dict[tuple[int, str], tuple[str | None, bool]]:
+    """(reference, column) -> (catalog type, masked) for every column of every governed reference."""
+    facts: dict[tuple[int, str], tuple[str | None, bool]] = {}
+    for index, (ref, template) in enumerate(zip(ctx.references, templates)):
+        policy = ctx.bundle.table_policy(ref.table.name)
+        for column in ref.table.columns:
+            name = column.name.lower()
+            masked = any(m.applies_to(ctx.roles) for m in policy.masks.get(name, ()))
+            if name in template.handles:
+                facts[(index, name)] = ("VARCHAR", False)  # a handle: text govern computes, cannot raise
+            else:
+                facts[(index, name)] = (column.type, masked)
+    return facts
+
+
+def _conjuncts(scope: Scope):
+    """(conjunct, place) of the predicates of a block: where, join:<i>:<side>, having, qualify."""
+    node = scope.node
+    if not isinstance(node, exp.Select):
+        return
+    for key in ("where", "having", "qualify"):
+        clause = node.args.get(key)
+        if clause is not None:
+            for conjunct in _split(clause.this):
+                yield conjunct, key
+    for i, join in enumerate(node.args.get("joins") or ()):
+        on = join.args.get("on")
+        if on is not None:
+            side = (join.args.get("side") or "").upper()
+            kind = (join.args.get("kind") or "").upper()
+            place = f"join:{i}:{side or kind or 'INNER'}"
+            for conjunct in _split(on):
+                yield conjunct, place
+
+
+def _split(condition: exp.Expression) -> list[exp.Expression]:
+    out, stack = [], [condition]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, exp.And):
+            stack += [node.expression, node.this]
+        elif isinstance(node, exp.Paren) and isinstance(node.this, exp.And):
+            stack.append(node.this)
+        else:
+            out.append(node)
+    return out
+
+
+def _refs_read(node: exp.Expression, analysis, count: int) -> set[int]:
+    """The governed references whose columns ``node`` reads (all of them if any name is unbound)."""
+    refs: set[int] = set()
+    for column in node.find_all(exp.Column):
+        if isinstance(column.this, exp.Star):
+            continue
+        binding = analysis.bindings.get(id(column))
+        if binding is None:  # never reaches here (authorize denies unbound names); be safe anyway
+            return set(range(count))
+        refs |= {ref for ref, _ in binding.reads}
+    return refs
+
+
+# ------------------------------------------------------------------ pushing leakproof conjuncts inside fences
+
+def _direct(column: exp.Column, analysis, judge: Judge) -> tuple[int, str] | None:
+    """(reference, column) when the column is a governed table's own unmasked column in its block."""
+    binding = analysis.bindings.get(id(column))
+    if binding is None or binding.kind != "column" or binding.source is None or binding.source.kind != "table":
+        return None
+    output = binding.output
+    if output is None or output.base is None or output.hidden:
+        return None
+    _, masked = judge.columns.get(output.base, (None, True))
+    return None if masked else output.base
+
+
+def _nullable_sources(scope: Scope) -> set[int]:
+    """Indexes of sources that an outer join may null-extend."""
+    select = scope.node
+    joins = select.args.get("joins") or []
+    nullable: set[int] = set()
+    for i, join in enumerate(joins, start=1):
+        side = (join.args.get("side") or "").upper()
+        if side in ("LEFT", "FULL"):
+            nullable.add(i)
+        if side in ("RIGHT", "FULL"):
+            nullable |= set(range(i))
+    return nullable
+
+
+def _push_down(ctx: SqlContext, judge: Judge, kept, fenced: set[int]) -> None:
+    analysis = ctx.analysis
+    by_scope: dict[int, list] = {}
+    for scope, conjunct, place in kept:
+        by_scope.setdefault(id(scope), []).append((scope, conjunct, place))
+    for entries in by_scope.values():
+        scope = entries[0][0]
+        nullable = _nullable_sources(scope)
+        position = {id(source): i for i, source in enumerate(scope.sources)}
+        constants: dict[tuple[int, str], exp.Expression] = {}
+        equal: list[tuple[tuple[int, str], tuple[int, str]]] = []
+        for _, conjunct, place in entries:
+            if not isinstance(conjunct, PUSHABLE) or any(conjunct.find_all(exp.Query)):
+                continue
+            columns = list(conjunct.find_all(exp.Column))
+            targets = {_direct(c, analysis, judge) for c in columns}
+            if None in targets or not targets:
+                continue
+            sources = {analysis.bindings[id(c)].source for c in columns}
+            refs = {ref for ref, _ in targets}
+            if not _may_push(place, sources, position, nullable, scope):
+                continue
+            if len(refs) == 1:
+                ref = next(iter(refs))
+                if ref in fenced:
+                    ctx.fences[ref].append(_rebased(conjunct, analysis, ctx))
+                if isinstance(conjunct, exp.EQ) and len(columns) == 1:
+                    constant = conjunct.expression if isinstance(conjunct.this, exp.Column) else conjunct.this
+                    if isinstance(constant, exp.Literal):
+                        constants[next(iter(targets))] = constant
+            elif isinstance(conjunct, exp.EQ) and len(columns) == 2 and all(
+                    isinstance(side, exp.Column) for side in (conjunct.this, conjunct.expression)):
+                left, right = (_direct(conjunct.this, analysis, judge), _direct(conjunct.expression, analysis, judge))
+                if judge.compatible(conjunct.this, conjunct.expression):
+                    equal.append((left, right))
+        for (ref, column), literal in _implied(constants, equal).items():
+            if ref in fenced:
+                ctx.fences[ref].append(exp.EQ(this=_base_column(ctx, ref, column), expression=literal.copy()))
+
+
+def _may_push(place: str, sources, position, nullable: set[int], scope: Scope) -> bool:
+    if place == "where":
+        return True  # a strict conjunct that must hold for every row of the block
+    if not place.startswith("join:"):
+        return False  # HAVING / QUALIFY run after grouping / windows
+    _, index, side = place.split(":")
+    right = int(index) + 1  # the join's own source (the FROM item is source 0)
+    if side in ("INNER", "", "JOIN"):
+        return not any(position.get(id(s)) in nullable for s in sources)
+    if side == "LEFT":
+        return all(position.get(id(s)) == right for s in sources)
+    return False
+
+
+def _implied(constants: dict, equal: list) -> dict:
+    """Constants carried through equalities between columns (one level of union-find)."""
+    parent: dict = {}
+
+    def find(x):
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
+
+    for a, b in equal:
+        parent[find(a)] = find(b)
+    by_class: dict = {}
+    for column, literal in constants.items():
+        by_class.setdefault(find(column), literal)
+    members = set(parent) | {b for _, b in equal} | set(constants)
+    out = {}
+    for member in members:
+        literal = by_class.get(find(member))
+        if literal is not None and member not in constants:
+            out[member] = literal
+    return out
+
+
+def _base_column(ctx: SqlContext, ref: int, column: str) -> exp.Column:
+    table = ctx.references[ref].table
+    return exp.Column(this=exp.to_identifier(table.column(column).name, quoted=True),
+                      table=exp.to_identifier(table.name, quoted=True))
+
+
+def _rebased(conjunct: exp.Expression, analysis, ctx: SqlContext) -> exp.Expression:
+    """A copy of ``conjunct`` whose columns name the base table, as inside its governed relation."""
+    copy = conjunct.copy()
+    originals = list(conjunct.find_all(exp.Column))
+    for original, column in zip(originals, list(copy.find_all(exp.Column))):
+        ref, name = analysis.bindings[id(original)].output.base
+        column.replace(_base_column(ctx, ref, name))
+    return copy
