@@ -102,8 +102,8 @@ def _compile_rules(rules: RulesFile, catalog: Catalog, where: Where) -> tuple[di
                 if table.column(name) is None:
                     problems.append(f"{where(loc + ('columns', j))}: table {table.name!r} has no column {name!r}")
 
-    # Entities and entity scopes: compiled into per-table bindings (govern/entities/compile.py).
-    from govern.entities.compile import compile_entities  # imported here: it uses this module's helpers
+    # Entities and entity scopes: compiled into per-table bindings (govern/bundle/entities.py).
+    from govern.bundle.entities import compile_entities  # imported here: it uses this module's helpers
 
     problems += compile_entities(rules, catalog, where, unique, policies)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from govern import cli_audit
+from govern.cli import audit as cli_audit
 from govern.errors import PolicyLoadError
 from govern.principal import Principal
 
@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     cli_audit.register(sub)
-    from govern import cli_policy  # `govern policy lint|test`, `govern explain`
+    from govern.cli import policy as cli_policy  # `govern policy lint|test`, `govern explain`
 
     cli_policy.register(sub)
     return parser
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "audit":
         return cli_audit.run(args)
     if args.cmd in ("policy", "explain"):
-        from govern import cli_policy
+        from govern.cli import policy as cli_policy
 
         return cli_policy.run(args)
     try:
@@ -119,7 +119,3 @@ def cmd_demo(args) -> int:
         # consistent within the run without shipping a secret.
         os.environ["GOVERN_HASH_KEY"] = secrets.token_hex(16)
     return run_demo(Path(args.db), Path(args.policies), args.principals or ["eve", "sam", "ada"], args.show_sql, args.audit)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

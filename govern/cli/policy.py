@@ -2,7 +2,7 @@
 
 `register(subparsers)` adds both commands to the main `govern` parser;
 `run(args)` dispatches them; `main(argv)` runs them standalone
-(`python -m govern.cli_policy policy lint policies/`).
+(`python -m govern.cli.policy policy lint policies/`).
 
 Exit codes
   policy lint: 0 no finding at or above --fail-on (default error; --strict = warning); 1 there are; 2 usage error.

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from govern.retrieval import predicate as P
-from govern.retrieval.models import CollectionSpec, DocumentsFile
+from govern.bundle import document_predicate as P
+from govern.bundle.document_models import CollectionSpec, DocumentsFile
 
 DOCUMENTS_FILE = "documents.yaml"
 

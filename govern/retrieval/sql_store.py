@@ -36,7 +36,7 @@ import sqlglot
 from sqlglot import exp
 
 from govern.errors import GovernError, QueryDenied, QueryFailed
-from govern.retrieval import predicate as P
+from govern.bundle import document_predicate as P
 from govern.retrieval.rules import DocumentFilter
 from govern.retrieval.wrapper import GovernedRetriever
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from govern.errors import Denied, GovernError, QueryDenied
 from govern.principal import Principal
 from govern.retrieval import documents as D
-from govern.retrieval import predicate as P
+from govern.bundle import document_predicate as P
 from govern.retrieval.rules import DocumentFilter, FilterDenied, derive_filter, document_rules
 
 log = logging.getLogger("govern.retrieval")
