@@ -12,10 +12,9 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from govern.bundle.catalog import Catalog, Table
+from govern.bundle.compiled import CompiledFilter, CompiledMask, TablePolicy, is_text_type
 from govern.bundle.models import RulesFile
 from govern.bundle.policy_sql import BUNDLE_FUNCTIONS, column_problems, guard_problems, mask_column_problems, parse_expression
-from govern.sql.masks import CompiledMask, is_text_type
-from govern.sql.relation import CompiledFilter, TablePolicy
 
 Where = Callable[[tuple], str]  # YAML path -> "rules.yaml:12"
 

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from govern.bundle.catalog import Catalog, Table
+from govern.bundle.compiled import CompiledFilter, EntityBinding, Hop, TablePolicy
 from govern.bundle.compile import Where, _check_expression, _parse, _qualify, _roles
 from govern.bundle.models import EntityScopeRule, RulesFile
 from govern.bundle.entity_paths import parse_path, suggest_path
 from govern.sql.binding import PRINCIPAL
-from govern.sql.relation import CompiledFilter, EntityBinding, Hop, TablePolicy
 
 
 @dataclass(frozen=True)

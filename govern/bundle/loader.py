@@ -13,12 +13,12 @@ from pydantic import BaseModel, ValidationError
 
 from govern.bundle.catalog import Catalog, catalog_problems
 from govern.bundle.compile import compile_rules, denied_column_grants
+from govern.bundle.compiled import TablePolicy
 from govern.bundle.grants import Grants, check_model, hierarchy_problems, read_grant_file
 from govern.bundle.models import CatalogFile, PrincipalsFile, RulesFile
 from govern.bundle.yaml_source import YamlProblem, YamlSource, load_yaml
 from govern.errors import PolicyLoadError
 from govern.principal import Principal
-from govern.sql.relation import TablePolicy
 
 MODEL_FILE, GRANTS_FILE, CATALOG_FILE, RULES_FILE, PRINCIPALS_FILE = (
     "model.conf", "grants.csv", "catalog.yaml", "rules.yaml", "principals.yaml",

@@ -2,45 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from govern.bundle import document_predicate as P
-from govern.bundle.document_models import CollectionSpec, DocumentsFile
+from govern.bundle.compiled import Collection, CompiledRule, DocumentRules
+from govern.bundle.document_models import DocumentsFile
 
 DOCUMENTS_FILE = "documents.yaml"
-
-
-@dataclass(frozen=True)
-class CompiledRule:
-    id: str
-    roles: frozenset[str] | None
-    restrictive: bool
-    node: P.Node  # unbound
-    attributes: frozenset[str]
-    scopes: frozenset[str]
-
-    def applies_to(self, roles: frozenset[str]) -> bool:
-        return self.roles is None or bool(roles & self.roles)
-
-
-@dataclass(frozen=True)
-class Collection:
-    name: str
-    spec: CollectionSpec
-    rules: tuple[CompiledRule, ...]
-
-
-@dataclass(frozen=True)
-class DocumentRules:
-    """The compiled ``documents.yaml`` of a bundle (empty when the file is absent)."""
-
-    collections: dict[str, Collection] = field(default_factory=dict)
-    path: Path | None = None
-
-    def collection(self, name: str) -> Collection | None:
-        return self.collections.get(name)
 
 
 class FilterDenied(Exception):
