@@ -17,6 +17,7 @@ from sqlglot import exp
 
 from govern.bundle.catalog import Catalog, Table
 from govern.sql.binding import principal_placeholders, stray_placeholders
+from govern.sql.safety import ALLOWED_ANONYMOUS, check_for, check_function, comment_reasons, fine, verbatim_text
 
 # The bundle's extra allowed functions (rules.yaml limits.functions) while its rules
 # compile. A context variable, because entity scopes are compiled by another package
@@ -43,9 +44,6 @@ def parse_expression(text: str, dialect: str) -> tuple[exp.Expression | None, st
 
 def guard_problems(expression: exp.Expression, dialect: str) -> list[str]:
     """What the SQL guard (check_statement) would deny in this expression, as in a user's query."""
-    # Imported here: the SQL passes import the bundle package (a cycle at import time).
-    from govern.sql.passes.check_statement import ALLOWED_ANONYMOUS, _check_for, _check_function, _comment_reasons, _fine, _verbatim_text
-
     allowed = ALLOWED_ANONYMOUS | {f.lower() for f in BUNDLE_FUNCTIONS.get()}
     # :principal.NAME is govern's own placeholder, not a bind parameter or a method call.
     own = {id(n) for dot, _ in principal_placeholders(expression) for n in dot.walk()}
@@ -54,13 +52,13 @@ def guard_problems(expression: exp.Expression, dialect: str) -> list[str]:
         if id(node) in own:
             continue
         if node.comments:
-            reasons += _comment_reasons(node.comments)
-        check = _check_for(type(node))
-        if check is _check_function:
-            reasons += _check_function(node, allowed)
-        elif check is not _fine:
+            reasons += comment_reasons(node.comments)
+        check = check_for(type(node))
+        if check is check_function:
+            reasons += check_function(node, allowed)
+        elif check is not fine:
             reasons += check(node, dialect)
-        reasons += _verbatim_text(node)
+        reasons += verbatim_text(node)
     return list(dict.fromkeys(reasons))
 
 
