@@ -14,7 +14,9 @@ searches a catalogued table of chunks with a query that goes through the SQL gua
 """
 
 from govern.bundle.document_models import CollectionSpec, DocumentRule, DocumentsFile
-from govern.retrieval.rules import DOCUMENTS_FILE, DocumentFilter, DocumentRules, derive_filter, document_rules, load_documents
+from govern.bundle.compiled import DocumentRules
+from govern.bundle.documents import DOCUMENTS_FILE, load_documents
+from govern.retrieval.rules import DocumentFilter, derive_filter, document_rules
 from govern.retrieval.sql_store import ChunkStoreError, SqlChunkStore, keyword_score, sql_retriever, vector_distance
 from govern.retrieval.wrapper import (
     DroppedDocument,
