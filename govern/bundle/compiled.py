@@ -71,6 +71,11 @@ class TablePolicy:
     entities: list[EntityBinding] = field(default_factory=list)  # only entities that have scopes
 
 
+def role_set(roles: list[str] | None) -> frozenset[str] | None:
+    """A rule's ``roles:`` as compiled: None (everyone) or the set."""
+    return None if roles is None else frozenset(roles)
+
+
 TEXT_TYPES = ("VARCHAR", "TEXT", "CHAR", "STRING", "BPCHAR", "CHARACTER", "NVARCHAR", "CLOB")
 
 

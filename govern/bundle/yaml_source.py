@@ -10,6 +10,7 @@ pydantic model, every problem reported as ``file:line: path: message``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 YamlPath = tuple[str | int, ...]
+Where = Callable[[tuple], str]  # YAML path -> "rules.yaml:12"
 
 
 class YamlSource:
