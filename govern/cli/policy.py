@@ -18,6 +18,8 @@ import os
 import sys
 from pathlib import Path
 
+from govern.cli.args import principal_from_args
+
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
 
@@ -106,7 +108,6 @@ def cmd_test(args) -> int:
 
 def cmd_explain(args) -> int:
     from govern.bundle import load_bundle
-    from govern.cli import principal_from_args
     from govern.errors import PolicyLoadError
     from govern.policy.explain import explain, format_text
 
