@@ -11,16 +11,18 @@ import time
 from dataclasses import dataclass, field
 from threading import Lock
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from govern.audit import AuditTrail
 from govern.bundle import Bundle, Catalog, load_bundle
 from govern.connections import cursor_for, dialect_of
 from govern.errors import Denied, PolicyLoadError, QueryDenied, QueryFailed
-from govern.pii import MaskedText, PiiEngine
 from govern.principal import Principal
 from govern.sql.decision import SqlContext, SqlDecision
 from govern.sql.pipeline import govern_sql
+
+if TYPE_CHECKING:  # the engine loads Presidio and spaCy: imported in pii_engine, on first use
+    from govern.pii import MaskedText, PiiEngine
 
 log = logging.getLogger("govern")
 
@@ -284,6 +286,8 @@ class Governor:
             cached = self._pii_engines.get(id(state.bundle))
             if cached is not None and cached[0] is state.bundle and cached[1] == state.hash_key:
                 return cached[2]
+            from govern.pii.engine import PiiEngine
+
             engine = PiiEngine(state.bundle.rules.pii, hash_key=state.hash_key)
             self._pii_engines = {id(state.bundle): (state.bundle, state.hash_key, engine)}  # one bundle in force: drop the old engine
             return engine
