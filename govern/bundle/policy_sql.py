@@ -1,7 +1,7 @@
 """Checks on the SQL written in policies (row filters, mask expressions, entity scopes).
 
 Policy SQL is spliced into every governed query, so it must pass the same
-guard as a user's query (check_statement's function allow/denylist, no table
+guard as a user's query (sql/safety.py's function allow/denylist, no table
 functions, no statements) and must read only what its rule may read: a mask
 expression only the column it masks, a filter only its own table's columns
 and, in lookup subqueries, catalog tables. Each check returns messages; the
