@@ -11,16 +11,18 @@ import time
 from dataclasses import dataclass, field
 from threading import Lock
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from govern.audit import AuditTrail
 from govern.bundle import Bundle, Catalog, load_bundle
+from govern.connections import cursor_for, dialect_of
 from govern.errors import Denied, PolicyLoadError, QueryDenied, QueryFailed
-from govern.pii import MaskedText, PiiEngine
 from govern.principal import Principal
 from govern.sql.decision import SqlContext, SqlDecision
-from govern.sql.masks import SQLITE_HASH_FUNCTION
 from govern.sql.pipeline import govern_sql
+
+if TYPE_CHECKING:  # the engine loads Presidio and spaCy: imported in pii_engine, on first use
+    from govern.pii import MaskedText, PiiEngine
 
 log = logging.getLogger("govern")
 
@@ -73,7 +75,8 @@ class Governor:
         return self._state.bundle
 
     @property
-    def _hash_key(self) -> str | None:
+    def hash_key(self) -> str | None:
+        """The secret key of hash masks in force (the one ``SqlDecision.params`` carries); None without one."""
         return self._state.hash_key
 
     @classmethod
@@ -159,7 +162,7 @@ class Governor:
             record = self.audit.record(action="execute", **self._sql_record(ctx, decision, started, correlation_id))
             raise QueryDenied(decision.model_copy(update={"audit_id": record.event_id}))
         try:
-            cursor = _cursor_for(conn, decision.dialect, bool(decision.params))
+            cursor = cursor_for(conn, decision.dialect, bool(decision.params))
             cursor.execute(decision.sql, decision.params) if decision.params else cursor.execute(decision.sql)
             columns = [d[0] for d in cursor.description or ()]
             rows = [tuple(r) for r in cursor.fetchall()]
@@ -183,6 +186,16 @@ class Governor:
             fields["reasons"] = ["PII found below the confidence threshold was masked; rows need review"]
         record = self.audit.record(action="execute", **fields)
         return QueryResult(columns, rows, decision.model_copy(update={"audit_id": record.event_id}), pii, needs_review)
+
+    def decide(self, sql: str, principal: Principal | dict, dialect: str = "duckdb") -> SqlDecision:
+        """Govern one SQL statement like check_sql, without writing an audit record; never raises for a bad query.
+
+        For govern's own reads on behalf of a feature that audits its outcome itself
+        (the entity keys a retriever may return). Applications call check_sql or
+        execute, which record every decision.
+        """
+        ctx, reasons = self._govern(sql, _as_principal(principal), dialect)
+        return self._decision(ctx, reasons)
 
     def _govern(self, sql: str, principal: Principal, dialect: str) -> tuple[SqlContext, list[str]]:
         """Run the pipeline; the reasons are empty when allowed. Never raises for a bad query."""
@@ -273,6 +286,8 @@ class Governor:
             cached = self._pii_engines.get(id(state.bundle))
             if cached is not None and cached[0] is state.bundle and cached[1] == state.hash_key:
                 return cached[2]
+            from govern.pii.engine import PiiEngine
+
             engine = PiiEngine(state.bundle.rules.pii, hash_key=state.hash_key)
             self._pii_engines = {id(state.bundle): (state.bundle, state.hash_key, engine)}  # one bundle in force: drop the old engine
             return engine
@@ -334,9 +349,9 @@ class Governor:
         text next to its masked form lets anyone with the trail brute-force the
         masked values. Without a key, no digest is written.
         """
-        if not self._hash_key:
+        if not self.hash_key:
             return None
-        return hmac.new(self._hash_key.encode(), text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+        return hmac.new(self.hash_key.encode(), text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
     def show_free_text(self, conn: Any, rows: list[tuple], principal: Principal | dict, dialect: str | None = None,
                        *, masked: bool = True):
@@ -377,7 +392,7 @@ class Governor:
         found = unmask.collect(strings, ctx.handle_key)
         if not found:
             return rows, {}, False
-        raw = unmask.fetch(conn, ctx, found, _cursor_for)
+        raw = unmask.fetch(conn, ctx, found, cursor_for)
         if not masked:
             out = [tuple(unmask.replace_strings(v, lambda text: unmask.substitute(text, ctx.handle_key, raw)) for v in row)
                    for row in rows]
@@ -414,30 +429,9 @@ def _sum_counts(counts) -> dict[str, int]:
     return total
 
 
-def dialect_of(conn: Any) -> str:
-    """The sqlglot dialect of a DB-API connection."""
-    module = type(conn).__module__.split(".")[0].lstrip("_")
-    try:
-        return {"duckdb": "duckdb", "psycopg": "postgres", "sqlite3": "sqlite"}[module]
-    except KeyError:
-        raise ValueError(f"cannot tell the SQL dialect of a {module} connection; pass dialect=") from None
-
-
 def _parameter_count(ctx: SqlContext) -> int:
     # $1 is reused on PostgreSQL and DuckDB; sqlite's `?` needs the key once per use.
     return 1 if ctx.dialect != "sqlite" else ctx.parameter_count
-
-
-def _cursor_for(conn: Any, dialect: str, has_params: bool):
-    if dialect == "sqlite":
-        conn.create_function(SQLITE_HASH_FUNCTION, 1, _sha256_hex, deterministic=True)
-    if has_params and dialect == "postgres" and type(conn).__module__.startswith("psycopg"):
-        import psycopg
-
-        # A raw cursor binds $1 natively and leaves '%' in the query alone. (A wrapper
-        # around a connection provides such a cursor from its own cursor().)
-        return psycopg.RawCursor(conn)
-    return conn.cursor()
 
 
 def _recordable(text: str) -> str:
@@ -448,7 +442,3 @@ def _recordable(text: str) -> str:
         return text
     except UnicodeEncodeError:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _sha256_hex(value: Any) -> str | None:
-    return None if value is None else hashlib.sha256(str(value).encode("utf-8")).hexdigest()

@@ -32,7 +32,7 @@ import pytest
 from govern import Governor, Principal
 from govern.audit import AuditTrail
 from govern.errors import QueryDenied, QueryFailed
-from govern.governor import _cursor_for
+from govern.connections import cursor_for
 from tests.conftest import POLICIES, TEST_HASH_KEY, connect_postgres_or_skip
 
 LONG_DIGITS = re.compile(r"\d(?:[ -]?\d){11,}")
@@ -82,7 +82,7 @@ def raw_outcome(world: World, sql: str, principal: Principal):
     if not decision.allowed:
         return ("denied", tuple(decision.reasons))
     try:
-        cursor = _cursor_for(world.conn, world.dialect, bool(decision.params))
+        cursor = cursor_for(world.conn, world.dialect, bool(decision.params))
         cursor.execute(decision.sql, decision.params) if decision.params else cursor.execute(decision.sql)
         rows = cursor.fetchall()
     except Exception as err:  # noqa: BLE001 - the class of error is part of the outcome

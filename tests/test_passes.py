@@ -206,7 +206,7 @@ def test_verbatim_text_injection_denied_by_check_statement(quiet_gov, sql, diale
 def test_verify_output_catches_what_the_first_line_misses(quiet_gov, monkeypatch, sql, dialect, needle):
     import sys
 
-    monkeypatch.setattr(sys.modules["govern.sql.passes.check_statement"], "_verbatim_text", lambda node: [])
+    monkeypatch.setattr(sys.modules["govern.sql.passes.check_statement"], "verbatim_text", lambda node: [])
     decision = quiet_gov.check_sql(sql, quiet_gov.principal("ada"), dialect=dialect)
     assert not decision.allowed
     assert "internal check" in decision.reasons[0] and needle in decision.reasons[0], decision.reasons

@@ -38,7 +38,7 @@ from sqlglot import exp
 
 from govern import Governor, Principal
 from govern.audit import AuditTrail
-from govern.governor import _cursor_for
+from govern.connections import cursor_for
 from tests.conftest import POLICIES, TEST_HASH_KEY, connect_postgres_or_skip
 
 SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
@@ -127,13 +127,13 @@ def run_duck(conn, decision):
 
 
 def run_pg(conn, decision):
-    cur = _cursor_for(conn, "postgres", bool(decision.params))
+    cur = cursor_for(conn, "postgres", bool(decision.params))
     cur.execute(decision.sql, decision.params or None)
     return cur.fetchall()
 
 
 def run_sqlite(conn, decision):
-    cur = _cursor_for(conn, "sqlite", bool(decision.params))
+    cur = cursor_for(conn, "sqlite", bool(decision.params))
     cur.execute(decision.sql, decision.params) if decision.params else cur.execute(decision.sql)
     return cur.fetchall()
 

@@ -23,7 +23,7 @@ from llama_index.core.vector_stores import FilterCondition, FilterOperator, Meta
 
 from govern.principal import Principal
 from govern.retrieval import DocumentFilter, GovernedRetriever, RetrievalResult, wrap_retriever
-from govern.retrieval import predicate as P
+from govern.bundle import document_predicate as P
 
 __all__ = ["GovernedLlamaIndexRetriever", "metadata_filters"]
 

@@ -9,16 +9,15 @@ from threading import Lock
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from govern.bundle.catalog import Catalog, catalog_problems
 from govern.bundle.compile import compile_rules, denied_column_grants
+from govern.bundle.compiled import TablePolicy
+from govern.bundle.documents import load_documents
 from govern.bundle.grants import Grants, check_model, hierarchy_problems, read_grant_file
 from govern.bundle.models import CatalogFile, PrincipalsFile, RulesFile
-from govern.bundle.yaml_source import YamlProblem, YamlSource, load_yaml
+from govern.bundle.yaml_source import YamlSource, validated
 from govern.errors import PolicyLoadError
 from govern.principal import Principal
-from govern.sql.relation import TablePolicy
 
 MODEL_FILE, GRANTS_FILE, CATALOG_FILE, RULES_FILE, PRINCIPALS_FILE = (
     "model.conf", "grants.csv", "catalog.yaml", "rules.yaml", "principals.yaml",
@@ -36,7 +35,7 @@ class Bundle:
     rules: RulesFile
     policies: dict[str, TablePolicy]  # lower-case table name -> filters and masks
     principals: dict[str, Principal]
-    # Document rules for retrieval (govern.retrieval.DocumentRules, from documents.yaml).
+    # Document rules for retrieval (govern.bundle.compiled.DocumentRules, from documents.yaml).
     documents: Any = field(default=None, compare=False, repr=False)
     # True when the catalog was passed in (introspected), not read from catalog.yaml:
     # a reload must pass it again rather than look for a file.
@@ -109,7 +108,7 @@ def _load(root: Path, catalog: Catalog | None) -> Bundle:
         problems.append(f"{CATALOG_FILE}: missing from bundle {root} (or pass a catalog introspected from a connection)")
 
     if catalog is None and catalog_path.is_file():
-        spec, catalog_source = _validated(catalog_path, CatalogFile, problems)
+        spec, catalog_source = validated(catalog_path, CatalogFile, problems)
         found = catalog_problems(spec, catalog_source.where) if spec is not None else []
         problems += found
         if spec is not None and not found:
@@ -117,9 +116,9 @@ def _load(root: Path, catalog: Catalog | None) -> Bundle:
                 catalog = Catalog.from_file(spec)
             except ValueError as err:
                 problems.append(f"{CATALOG_FILE}: {err}")
-    rules, rules_source = _validated(rules_path, RulesFile, problems) if rules_path else (None, None)
+    rules, rules_source = validated(rules_path, RulesFile, problems) if rules_path else (None, None)
     principals_path = root / PRINCIPALS_FILE
-    principals, principals_source = _validated(principals_path, PrincipalsFile, problems) if principals_path.is_file() else (PrincipalsFile(), None)
+    principals, principals_source = validated(principals_path, PrincipalsFile, problems) if principals_path.is_file() else (PrincipalsFile(), None)
     by_id = _principals_by_id(principals, principals_source, problems)
 
     grant_lines: list[list[str]] = []
@@ -135,9 +134,7 @@ def _load(root: Path, catalog: Catalog | None) -> Bundle:
         policies, rule_problems = compile_rules(rules, catalog, rules_source.where)
         problems += rule_problems
         grant_lines += denied_column_grants(rules)
-    from govern.retrieval.rules import load_documents  # optional documents.yaml: document rules for retrieval
-
-    documents = load_documents(root, problems)
+    documents = load_documents(root, problems)  # optional documents.yaml: document rules for retrieval
     if problems:
         raise PolicyLoadError(problems)
 
@@ -183,30 +180,3 @@ def content_hash(root: Path) -> str:
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return "sha256:" + digest.hexdigest()
-
-
-def _validated(path: Path, model: type[BaseModel], problems: list[str]) -> tuple[Any, YamlSource | None]:
-    """(validated model, its YAML source), or (None, ...) with the problems recorded."""
-    try:
-        source = load_yaml(path)
-    except YamlProblem as err:
-        problems.append(err.message)
-        return None, None
-    if not isinstance(source.data, dict):
-        problems.append(f"{path.name}:1: expected a mapping at the top level")
-        return None, source
-    try:
-        return model.model_validate(source.data), source
-    except ValidationError as err:
-        problems.extend(_explain(source, err))
-        return None, source
-
-
-def _explain(source: YamlSource, err: ValidationError) -> list[str]:
-    out = []
-    for e in err.errors():
-        loc = tuple(e["loc"])
-        path = ".".join(str(p) for p in loc) or "(top level)"
-        message = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
-        out.append(f"{source.where(loc)}: {path}: {message}")
-    return out

@@ -1,7 +1,7 @@
 """Checks on the SQL written in policies (row filters, mask expressions, entity scopes).
 
 Policy SQL is spliced into every governed query, so it must pass the same
-guard as a user's query (check_statement's function allow/denylist, no table
+guard as a user's query (sql/safety.py's function allow/denylist, no table
 functions, no statements) and must read only what its rule may read: a mask
 expression only the column it masks, a filter only its own table's columns
 and, in lookup subqueries, catalog tables. Each check returns messages; the
@@ -17,10 +17,12 @@ from sqlglot import exp
 
 from govern.bundle.catalog import Catalog, Table
 from govern.sql.binding import principal_placeholders, stray_placeholders
+from govern.sql.safety import ALLOWED_ANONYMOUS, check_for, check_function, comment_reasons, fine, verbatim_text
 
 # The bundle's extra allowed functions (rules.yaml limits.functions) while its rules
-# compile. A context variable, because entity scopes are compiled by another package
-# through compile.py's helpers, whose signatures do not carry the bundle's limits.
+# compile. A context variable, because entity scopes are compiled by another module
+# (bundle/entities.py) through this module's helpers, whose signatures do not carry
+# the bundle's limits.
 BUNDLE_FUNCTIONS: ContextVar[frozenset[str]] = ContextVar("govern_bundle_functions", default=frozenset())
 
 
@@ -43,9 +45,6 @@ def parse_expression(text: str, dialect: str) -> tuple[exp.Expression | None, st
 
 def guard_problems(expression: exp.Expression, dialect: str) -> list[str]:
     """What the SQL guard (check_statement) would deny in this expression, as in a user's query."""
-    # Imported here: the SQL passes import the bundle package (a cycle at import time).
-    from govern.sql.passes.check_statement import ALLOWED_ANONYMOUS, _check_for, _check_function, _comment_reasons, _fine, _verbatim_text
-
     allowed = ALLOWED_ANONYMOUS | {f.lower() for f in BUNDLE_FUNCTIONS.get()}
     # :principal.NAME is govern's own placeholder, not a bind parameter or a method call.
     own = {id(n) for dot, _ in principal_placeholders(expression) for n in dot.walk()}
@@ -54,13 +53,13 @@ def guard_problems(expression: exp.Expression, dialect: str) -> list[str]:
         if id(node) in own:
             continue
         if node.comments:
-            reasons += _comment_reasons(node.comments)
-        check = _check_for(type(node))
-        if check is _check_function:
-            reasons += _check_function(node, allowed)
-        elif check is not _fine:
+            reasons += comment_reasons(node.comments)
+        check = check_for(type(node))
+        if check is check_function:
+            reasons += check_function(node, allowed)
+        elif check is not fine:
             reasons += check(node, dialect)
-        reasons += _verbatim_text(node)
+        reasons += verbatim_text(node)
     return list(dict.fromkeys(reasons))
 
 
@@ -131,3 +130,43 @@ def mask_column_problems(expression: exp.Expression, column: str) -> list[str]:
     if others:
         return [f"a mask expression may read only the column it masks ({column!r}); it reads {', '.join(map(repr, others))}"]
     return []
+
+
+def parse(text: str, dialect: str, at: str, problems: list[str]) -> exp.Expression | None:
+    """``parse_expression``, its problem recorded as ``at: problem``."""
+    expression, problem = parse_expression(text, dialect)
+    if problem is not None:
+        problems.append(f"{at}: {problem}")
+    return expression
+
+
+def _top_level_columns(expression: exp.Expression) -> list[exp.Column]:
+    """Columns not inside a subquery (those refer to the rule's own table)."""
+    return [c for c in expression.find_all(exp.Column) if c.find_ancestor(exp.Query) is None]
+
+
+def check_expression(expression: exp.Expression, table: Table, catalog: Catalog, allow_subqueries: bool,
+                      dialect: str = "postgres") -> list[str]:
+    problems = guard_problems(expression, dialect)
+    if not allow_subqueries and any(expression.find_all(exp.Query)):
+        problems.append("subqueries are not allowed here")
+    problems += column_problems(expression, table, catalog)
+    for ref in expression.find_all(exp.Table):
+        if isinstance(ref.this, exp.Identifier) and catalog.table(ref.name, ref.db or None) is None:
+            problems.append(f"unknown table {ref.sql()!r} in a lookup subquery (only catalog tables)")
+    return problems
+
+
+def qualify(expression: exp.Expression, table: Table, catalog: Catalog) -> None:
+    """Qualify the rule's own columns with the scanned table, quoted as the catalog spells it.
+
+    Qualified names cannot be captured by a select-list alias (DuckDB lets WHERE
+    see aliases), so the filter always reads the raw base column.
+    """
+    for col in _top_level_columns(expression):
+        col.set("this", exp.to_identifier(table.column(col.name).name, quoted=True))
+        col.set("table", exp.to_identifier(table.name, quoted=True))
+    for ref in expression.find_all(exp.Table):
+        looked_up = catalog.table(ref.name) if isinstance(ref.this, exp.Identifier) else None
+        if looked_up is not None and looked_up.schema and not ref.db:
+            ref.set("db", exp.to_identifier(looked_up.schema))

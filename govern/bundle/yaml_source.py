@@ -3,18 +3,22 @@
 Policy authors need "rules.yaml:14: ..." rather than "row_filters.2.where: ...",
 so every load returns the data together with a map from YAML path to line.
 Duplicate keys are an error: PyYAML silently keeps the last one, which would
-let a policy quietly drop a rule.
+let a policy quietly drop a rule. ``validated`` reads a policy file into its
+pydantic model, every problem reported as ``file:line: path: message``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
 YamlPath = tuple[str | int, ...]
+Where = Callable[[tuple], str]  # YAML path -> "rules.yaml:12"
 
 
 class YamlSource:
@@ -104,3 +108,30 @@ def _index(node: yaml.Node, at: YamlPath, lines: dict[YamlPath, int], path: Path
         for i, item in enumerate(node.value):
             lines[at + (i,)] = item.start_mark.line + 1
             _index(item, at + (i,), lines, path, open_nodes)
+
+
+def validated(path: Path, model: type[BaseModel], problems: list[str]) -> tuple[Any, YamlSource | None]:
+    """(validated model, its YAML source), or (None, ...) with the problems recorded."""
+    try:
+        source = load_yaml(path)
+    except YamlProblem as err:
+        problems.append(err.message)
+        return None, None
+    if not isinstance(source.data, dict):
+        problems.append(f"{path.name}:1: expected a mapping at the top level")
+        return None, source
+    try:
+        return model.model_validate(source.data), source
+    except ValidationError as err:
+        problems.extend(_explain(source, err))
+        return None, source
+
+
+def _explain(source: YamlSource, err: ValidationError) -> list[str]:
+    out = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        path = ".".join(str(p) for p in loc) or "(top level)"
+        message = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        out.append(f"{source.where(loc)}: {path}: {message}")
+    return out

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from govern.bundle.catalog import Catalog
-from govern.entities.paths import path_yaml, suggest_members
+from govern.bundle.entity_paths import path_yaml, suggest_members
 
 
 def load_catalog(source: Path) -> Catalog:

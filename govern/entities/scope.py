@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from govern.connections import cursor_for, dialect_of
 from govern.errors import Denied
 from govern.principal import Principal
 from govern.sql.binding import bind
@@ -86,7 +87,7 @@ def entity_scope(gov, principal: Principal | dict, entity: str, conn: Any = None
     table = bundle.catalog.table(spec.table)
     binding = next((b for b in bundle.table_policy(table.name).entities if b.entity == spec.name and not b.path), None)
     roles = bundle.grants.expand_roles(tuple(principal.roles))
-    dialect = _dialect(conn) if conn is not None else DEFAULT_DIALECT
+    dialect = dialect_of(conn) if conn is not None else DEFAULT_DIALECT
     key = binding.key if binding is not None else _default_key(spec, table)
     try:
         scope = _scope(spec.name, table, key, binding, principal, roles, dialect)
@@ -216,19 +217,16 @@ def sql_visible_keys(gov, principal: Principal, scope: EntityScope, conn: Any) -
     but apply to none of the principal's roles mean no rows, and name no policy. Cached
     like the scope keys; govern's own read, not audited separately.
     """
-    from govern.governor import _cursor_for  # the governor imports this module
-
     cache_key = ("visible", id(gov), gov.bundle.content_hash, scope.entity, _fingerprint(principal), scope.dialect, id(conn))
     now = time.monotonic()
     hit = _CACHE.get(cache_key, now)
     if hit is not None and hit[0]() is conn:
         return hit[1]
     select = exp.select(exp.column(scope.key, quoted=True)).distinct().from_(_key_table(scope))
-    ctx, reasons = gov._govern(select.sql(dialect=scope.dialect), principal, scope.dialect)
-    if reasons:
-        raise Denied(*reasons)
-    decision = gov._decision(ctx, reasons)
-    cursor = _cursor_for(conn, decision.dialect, bool(decision.params))
+    decision = gov.decide(select.sql(dialect=scope.dialect), principal, scope.dialect)
+    if not decision.allowed:
+        raise Denied(*decision.reasons)
+    cursor = cursor_for(conn, decision.dialect, bool(decision.params))
     cursor.execute(decision.sql, decision.params) if decision.params else cursor.execute(decision.sql)
     keys = frozenset(row[0] for row in cursor.fetchall())
     _CACHE.put(cache_key, (_ref(conn), keys), now + TTL_SECONDS)
@@ -252,9 +250,3 @@ def _default_key(spec, table) -> str:
     if spec.key:
         return table.column(spec.key).name
     return table.primary_key[0]
-
-
-def _dialect(conn: Any) -> str:
-    from govern.governor import dialect_of
-
-    return dialect_of(conn)

@@ -5,11 +5,13 @@
     m = engine.mask(text, reveal=frozenset({"PHONE_NUMBER"}), context={"names": [...]}, conversation="c1")
 
 See govern/pii/README.md for what pattern mode and NER mode detect.
+
+The settings (the ``pii:`` section of rules.yaml) are imported with the bundle;
+the engine and everything that needs Presidio or spaCy is imported on first use
+of one of its names (module ``__getattr__``), so ``import govern`` and loading a
+bundle stay light.
 """
 
-from .engine import Finding, MaskedText, PiiEngine, canonical
-from .names import NameSet, name_set
-from .nlp import NerModelNotInstalled, PiiConfigError
 from .settings import (
     DEFAULT_ENTITIES,
     CustomRecognizer,
@@ -21,7 +23,6 @@ from .settings import (
     RedactOp,
     VaultSettings,
 )
-from .sources import NameSourceError
 from .vault import PseudonymVault
 
 __all__ = [
@@ -45,3 +46,22 @@ __all__ = [
     "canonical",
     "name_set",
 ]
+
+
+def __getattr__(name: str):
+    """The names that need Presidio or spaCy, imported when first asked for."""
+    if name in ("Finding", "MaskedText", "PiiEngine", "canonical"):
+        from . import engine as module
+    elif name in ("NameSet", "name_set"):
+        from . import names as module
+    elif name in ("NerModelNotInstalled", "PiiConfigError"):
+        from . import nlp as module
+    elif name == "NameSourceError":
+        from . import sources as module
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(module, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

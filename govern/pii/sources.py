@@ -23,7 +23,9 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
+
+from govern.bundle.name_sources import resolve
 
 from .names import NameSet
 from .nlp import PiiConfigError
@@ -35,28 +37,6 @@ TTL_SECONDS = 300.0
 
 class NameSourceError(PiiConfigError):
     """A name source could not be read from the connection (fail closed: nothing is returned unmasked)."""
-
-
-def resolve(sources: Iterable[str], catalog: Any) -> tuple[list[tuple[Any, Any]], list[tuple[int, str]]]:
-    """((table, column) catalog entries, [(index, problem)]) of ``table.column`` specs."""
-    found, problems = [], []
-    for i, spec in enumerate(sources):
-        table_name, _, column_name = spec.partition(".")
-        table = catalog.table(table_name) if catalog is not None else None
-        if table is None:
-            problems.append((i, f"name source {spec!r}: unknown table {table_name!r} (not in the catalog)"))
-            continue
-        column = table.column(column_name)
-        if column is None:
-            problems.append((i, f"name source {spec!r}: table {table.name!r} has no column {column_name!r}"))
-            continue
-        found.append((table, column))
-    return found, problems
-
-
-def check_name_sources(sources: Iterable[str], catalog: Any) -> list[tuple[int, str]]:
-    """Load-time check: every source names a catalog table and column."""
-    return resolve(sources, catalog)[1]
 
 
 def source_query(table: Any, column: Any, dialect: str, limit: int = MAX_NAMES) -> str:

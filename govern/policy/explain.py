@@ -16,12 +16,13 @@ from dataclasses import asdict, dataclass, field, replace
 
 from sqlglot import exp
 
+from govern.bundle.compiled import TablePolicy
 from govern.bundle.loader import Bundle
 from govern.errors import Denied
 from govern.principal import Principal
 from govern.sql.decision import SqlContext
 from govern.sql.passes import authorize, cap_rows, check_statement, emit, parse, resolve
-from govern.sql.relation import TablePolicy, build_template, instantiate, row_predicate
+from govern.sql.relation import build_template, instantiate, row_predicate
 from govern.sql.passes.rewrite import rewrite
 
 STAGES = (("parse", parse), ("check_statement", check_statement), ("resolve", resolve), ("authorize", authorize))

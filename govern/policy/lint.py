@@ -34,39 +34,21 @@ Exit codes of the command: 0 no errors (and no warnings with ``--strict``);
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 
 from govern.bundle.loader import CATALOG_FILE, GRANTS_FILE, PRINCIPALS_FILE, RULES_FILE, Bundle, load_bundle
 from govern.bundle.yaml_source import YamlProblem, load_yaml
 from govern.errors import PolicyLoadError
+from govern.policy import lint_refs
+from govern.policy.findings import Finding
+from govern.policy.lint_refs import read_grant_lines, unexpected_files
 from govern.policy.roles import describe, known_roles, role_sets
 
 SEVERITIES = ("error", "warning", "info")
 _PROBLEM = re.compile(r"^(?P<file>[^:\s]+?)(?::(?P<line>\d+))?: (?P<message>.*)$", re.S)
-
-
-@dataclass(frozen=True)
-class Finding:
-    code: str
-    severity: str
-    message: str
-    file: str | None = None
-    line: int | None = None
-    rule: str | None = None
-
-    @property
-    def where(self) -> str:
-        if self.file is None:
-            return "(bundle)"
-        return f"{self.file}:{self.line}" if self.line else self.file
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass
@@ -104,8 +86,6 @@ def finding_from_problem(problem: str) -> Finding:
 
 def lint_bundle(directory: str | Path) -> LintReport:
     """Lint the bundle in ``directory``; never raises for a bad bundle."""
-    from govern.policy.lint_refs import unexpected_files
-
     root = Path(directory)
     report = LintReport(str(root))
     files = _guarded("unexpected-files", lambda: unexpected_files(root))
@@ -144,26 +124,6 @@ def _grant_reference_findings_unloaded(root: Path) -> list[Finding]:
 
 
 # ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GrantLine:
-    line: int
-    fields: tuple[str, ...]
-
-
-def read_grant_lines(path: Path) -> list[GrantLine]:
-    """grants.csv lines with their line numbers (the loader keeps only the fields)."""
-    out = []
-    if not path.is_file():
-        return out
-    for lineno, raw in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
-        stripped = raw.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        fields = tuple(f.strip() for f in next(csv.reader(io.StringIO(stripped), skipinitialspace=True)))
-        out.append(GrantLine(lineno, fields))
-    return out
 
 
 def _grant_lines_findings(root: Path, catalog, pii_types: set[str] | None, collections: set[str] | None) -> list[Finding]:
@@ -221,8 +181,6 @@ class _Linter:
         self.findings.append(Finding(code, severity, message, file, line, rule))
 
     def run(self) -> None:
-        from govern.policy import lint_refs
-
         b, root = self.bundle, self.root
         self.findings += _guarded("grant-references", lambda: _grant_lines_findings(root, b.catalog, set(b.rules.pii.entities), self.collections()))
         for check in (self.check_filters, self.check_masks, self.check_pii_columns, self.check_roles_without_grants, self.check_entities):

@@ -2,18 +2,21 @@
 
 A name that matches nothing is not an error to the loader (a role nobody holds
 is legal), but it is usually a typo, and a typo in a deny or a restrictive rule
-silently drops it. Each check is one function ``(bundle, root) -> findings``.
+silently drops it. Each check is one function ``(bundle, root) -> findings``;
+``read_grant_lines`` reads grants.csv with line numbers for them and for lint.py.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 from govern.bundle.loader import CATALOG_FILE, GRANTS_FILE, MODEL_FILE, PRINCIPALS_FILE, RULES_FILE, Bundle
 from govern.bundle.policy_sql import parse_expression
 from govern.bundle.yaml_source import YamlProblem, YamlSource, load_yaml
-from govern.policy.lint import Finding, read_grant_lines
+from govern.policy.findings import Finding
 from govern.sql.binding import principal_placeholders
 
 DOCUMENTS_FILE = "documents.yaml"
@@ -32,6 +35,26 @@ class Ref:
 
 
 # ---------------------------------------------------------------- collecting mentions
+
+
+@dataclass(frozen=True)
+class GrantLine:
+    line: int
+    fields: tuple[str, ...]
+
+
+def read_grant_lines(path: Path) -> list[GrantLine]:
+    """grants.csv lines with their line numbers (the loader keeps only the fields)."""
+    out = []
+    if not path.is_file():
+        return out
+    for lineno, raw in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        fields = tuple(f.strip() for f in next(csv.reader(io.StringIO(stripped), skipinitialspace=True)))
+        out.append(GrantLine(lineno, fields))
+    return out
 
 
 def _source(root: Path, name: str) -> YamlSource | None:

@@ -316,7 +316,7 @@ class Runner:
     def run(self, loaded: LoadedCase) -> CaseResult:
         # An oracle may select $hash_key, and a failing case prints its rows: the key
         # must never reach a report (CI logs keep it).
-        return _redacted(self._run(loaded), self.gov._hash_key)
+        return _redacted(self._run(loaded), self.gov.hash_key)
 
     def _run(self, loaded: LoadedCase) -> CaseResult:
         case = loaded.case
@@ -424,7 +424,7 @@ class Runner:
         return out
 
     def _oracle(self, sql: str) -> list[tuple]:
-        params = {"hash_key": self.gov._hash_key} if "$hash_key" in sql else None
+        params = {"hash_key": self.gov.hash_key} if "$hash_key" in sql else None
         return [normalise_row(r) for r in self.conn.execute(sql, params).fetchall()]
 
     # -- passages ----------------------------------------------------------------

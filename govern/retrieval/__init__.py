@@ -7,14 +7,16 @@
     result.decision               # returned ids, dropped ids with reasons, PII counts, audit id
 
 Document rules live in the bundle's optional ``documents.yaml`` (see
-``govern.retrieval.models``); one predicate tree per rule yields the Python
+``govern.bundle.document_models``); one predicate tree per rule yields the Python
 post-filter and the store filters (LangChain callable, Mongo-style dict, SQL WHERE).
 ``gov.sql_retriever(conn, table, collection, ...)`` (``govern.retrieval.sql_store``)
 searches a catalogued table of chunks with a query that goes through the SQL guard.
 """
 
-from govern.retrieval.models import CollectionSpec, DocumentRule, DocumentsFile
-from govern.retrieval.rules import DOCUMENTS_FILE, DocumentFilter, DocumentRules, derive_filter, document_rules, load_documents
+from govern.bundle.document_models import CollectionSpec, DocumentRule, DocumentsFile
+from govern.bundle.compiled import DocumentRules
+from govern.bundle.documents import DOCUMENTS_FILE, load_documents
+from govern.retrieval.rules import DocumentFilter, derive_filter, document_rules
 from govern.retrieval.sql_store import ChunkStoreError, SqlChunkStore, keyword_score, sql_retriever, vector_distance
 from govern.retrieval.wrapper import (
     DroppedDocument,

@@ -1,46 +1,14 @@
-"""Load ``documents.yaml`` and derive the document filter of a principal per collection."""
+"""Derive the document filter of a principal per collection from the bundle's document rules
+(loaded and compiled with the bundle: ``govern.bundle.documents``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Callable
 
-from govern.retrieval import predicate as P
-from govern.retrieval.models import CollectionSpec, DocumentsFile
-
-DOCUMENTS_FILE = "documents.yaml"
-
-
-@dataclass(frozen=True)
-class CompiledRule:
-    id: str
-    roles: frozenset[str] | None
-    restrictive: bool
-    node: P.Node  # unbound
-    attributes: frozenset[str]
-    scopes: frozenset[str]
-
-    def applies_to(self, roles: frozenset[str]) -> bool:
-        return self.roles is None or bool(roles & self.roles)
-
-
-@dataclass(frozen=True)
-class Collection:
-    name: str
-    spec: CollectionSpec
-    rules: tuple[CompiledRule, ...]
-
-
-@dataclass(frozen=True)
-class DocumentRules:
-    """The compiled ``documents.yaml`` of a bundle (empty when the file is absent)."""
-
-    collections: dict[str, Collection] = field(default_factory=dict)
-    path: Path | None = None
-
-    def collection(self, name: str) -> Collection | None:
-        return self.collections.get(name)
+from govern.bundle import document_predicate as P
+from govern.bundle.compiled import DocumentRules
+from govern.bundle.documents import DOCUMENTS_FILE
 
 
 class FilterDenied(Exception):
@@ -92,40 +60,6 @@ class DocumentFilter:
 
     def describe(self) -> str:
         return P.describe(self.node)
-
-
-def load_documents(root: Path, problems: list[str]) -> DocumentRules:
-    """Validate and compile ``root/documents.yaml`` (optional); problems as ``file:line: message``."""
-    from govern.bundle.loader import _validated  # the loader's own YAML + pydantic error reporting
-
-    path = Path(root) / DOCUMENTS_FILE
-    if not path.is_file():
-        return DocumentRules()
-    spec, source = _validated(path, DocumentsFile, problems)
-    if spec is None:
-        return DocumentRules(path=path)
-    where = source.where
-    collections: dict[str, Collection] = {}
-    seen: dict[str, tuple] = {}
-    for name, coll in spec.collections.items():
-        compiled = []
-        for i, rule in enumerate(coll.rules):
-            loc = ("collections", name, "rules", i)
-            if rule.id in seen:
-                problems.append(f"{where(loc + ('id',))}: rule id {rule.id!r} is already used at {where(seen[rule.id] + ('id',))}")
-            seen.setdefault(rule.id, loc)
-            try:
-                node = P.parse_rule(rule.where, spec.expression_dialect)
-                P.check_operands(node)
-            except P.RuleSyntaxError as err:
-                problems.append(f"{where(loc + ('where',))}: {err}")
-                continue
-            compiled.append(CompiledRule(
-                id=rule.id, roles=None if rule.roles is None else frozenset(rule.roles), restrictive=rule.restrictive,
-                node=node, attributes=frozenset(P.attributes(node)), scopes=frozenset(P.scopes(node)),
-            ))
-        collections[name] = Collection(name, coll, tuple(compiled))
-    return DocumentRules(collections, path)
 
 
 def document_rules(bundle: Any) -> DocumentRules:

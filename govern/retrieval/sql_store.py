@@ -35,8 +35,9 @@ from typing import Any, Callable, Iterable
 import sqlglot
 from sqlglot import exp
 
+from govern.connections import cursor_for, dialect_of
 from govern.errors import GovernError, QueryDenied, QueryFailed
-from govern.retrieval import predicate as P
+from govern.bundle import document_predicate as P
 from govern.retrieval.rules import DocumentFilter
 from govern.retrieval.wrapper import GovernedRetriever
 
@@ -123,8 +124,6 @@ class SqlChunkStore:
     def __init__(self, gov: Any, conn: Any, table: str, *, schema: str | None = None, id_column: str = "id",
                  text_column: str = "text", metadata_columns: Iterable[str] = (), dialect: str | None = None,
                  score: Score | str | None = None, search_columns: Iterable[str] | None = None, descending: bool = True):
-        from govern.governor import dialect_of
-
         self.gov, self.conn, self.table, self.schema = gov, conn, table, schema
         self.dialect = dialect or dialect_of(conn)
         self.id_column, self.text_column = id_column, text_column
@@ -197,10 +196,8 @@ class SqlChunkStore:
     __call__ = search
 
     def _run(self, decision: Any, principal: Any) -> list[tuple]:
-        from govern.governor import _cursor_for
-
         try:
-            cursor = _cursor_for(self.conn, decision.dialect, bool(decision.params))
+            cursor = cursor_for(self.conn, decision.dialect, bool(decision.params))
             cursor.execute(decision.sql, decision.params) if decision.params else cursor.execute(decision.sql)
             rows = [tuple(r) for r in cursor.fetchall()]
             # Free text the principal may not see whole comes back as opaque handles: show it masked.

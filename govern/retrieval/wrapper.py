@@ -11,10 +11,11 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from govern.connections import dialect_of
 from govern.errors import Denied, GovernError, QueryDenied
 from govern.principal import Principal
 from govern.retrieval import documents as D
-from govern.retrieval import predicate as P
+from govern.bundle import document_predicate as P
 from govern.retrieval.rules import DocumentFilter, FilterDenied, derive_filter, document_rules
 
 log = logging.getLogger("govern.retrieval")
@@ -382,7 +383,6 @@ class GovernedRetriever:
         a passage does not say whose names it holds, and pattern mode finds only known names."""
         if self.conn is None or not bundle.rules.pii.name_sources:
             return None
-        from govern.governor import dialect_of  # the core module imports this one
         from govern.pii.sources import source_names
 
         store = getattr(self, "store", None)

@@ -8,39 +8,15 @@ text, and a query run without the parameter fails instead of leaking.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlglot import exp
 
+from govern.bundle.compiled import CompiledMask
 from govern.errors import Denied
 
 # Dialects where govern knows how to compute the keyed hash inside the engine.
 HASH_DIALECTS = frozenset({"duckdb", "postgres", "sqlite"})
 # Function name govern.execute registers on sqlite3 connections for `hash` masks.
 SQLITE_HASH_FUNCTION = "govern_sha256"
-TEXT_TYPES = ("VARCHAR", "TEXT", "CHAR", "STRING", "BPCHAR", "CHARACTER", "NVARCHAR", "CLOB")
-
-
-@dataclass(frozen=True)
-class CompiledMask:
-    id: str
-    table: str
-    column: str
-    kind: str
-    roles: frozenset[str] | None
-    except_roles: frozenset[str]
-    keep_last: int = 4
-    replacement: str = "[REDACTED]"
-    expression: exp.Expression | None = None  # `expression` masks: parsed at load
-
-    def applies_to(self, roles: frozenset[str]) -> bool:
-        if roles & self.except_roles:
-            return False
-        return self.roles is None or bool(roles & self.roles)
-
-
-def is_text_type(type_name: str) -> bool:
-    return type_name.upper().startswith(TEXT_TYPES)
 
 
 def text_cast(value: exp.Expression) -> exp.Expression:

@@ -11,18 +11,19 @@ set-operation arms, LATERAL.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlglot import exp
 
 from govern.bundle.catalog import Table
+from govern.bundle.compiled import CompiledFilter, CompiledMask, TablePolicy
 from govern.bundle.grants import TableAccess
 from govern.principal import Principal
 from govern.errors import Denied
 from govern.sql.binding import bind, principal_placeholders
 from govern.sql.handles import handle_expression
 from govern.sql.portable import portable
-from govern.sql.masks import HASH_DIALECTS, CompiledMask, keyed_hash, mask_expression
+from govern.sql.masks import HASH_DIALECTS, keyed_hash, mask_expression
 
 # Error side channel: a user predicate that raises (a failed cast, error()) must
 # never run on a row the filter hides. The planner must therefore finish the row
@@ -40,57 +41,6 @@ MATERIALIZED_FENCE_DIALECTS = frozenset({"duckdb"})
 LIMIT_FENCE_DIALECTS = frozenset({"sqlite"})
 FENCE_DIALECTS = OFFSET_FENCE_DIALECTS | MATERIALIZED_FENCE_DIALECTS | LIMIT_FENCE_DIALECTS
 FENCE_CTE = "_govern_scan"
-
-
-@dataclass(frozen=True)
-class CompiledFilter:
-    id: str
-    table: str
-    roles: frozenset[str] | None
-    restrictive: bool
-    predicate: exp.Expression  # parsed at load; unqualified columns qualified with the table name
-
-    def applies_to(self, roles: frozenset[str]) -> bool:
-        return self.roles is None or bool(roles & self.roles)
-
-
-@dataclass(frozen=True)
-class Hop:
-    """One foreign-key step of an entity path: ``table.column -> target.target_column``."""
-
-    table: str
-    column: str
-    target: str
-    target_column: str
-
-    def __str__(self) -> str:
-        return f"{self.table}.{self.column} -> {self.target}.{self.target_column}"
-
-
-@dataclass(frozen=True)
-class EntityBinding:
-    """One entity a table belongs to (as its key table or as a member), scopes compiled for this table.
-
-    Each scope is a CompiledFilter whose predicate reads this table's row: on the
-    key table the scope itself, on a member the semi-join along ``path``
-    (``customer_id IN (SELECT id FROM customers WHERE ...)``). A scope meaning
-    every instance (``where: "TRUE"``) has the predicate TRUE.
-    """
-
-    entity: str
-    table: str  # the entity's key table
-    key: str  # its key column
-    path: tuple[Hop, ...]  # () on the key table itself
-    scopes: tuple[CompiledFilter, ...]
-
-
-@dataclass
-class TablePolicy:
-    """Everything the bundle says about one table, indexed at load time."""
-
-    filters: list[CompiledFilter] = field(default_factory=list)
-    masks: dict[str, list[CompiledMask]] = field(default_factory=dict)  # lower column -> rules in file order
-    entities: list[EntityBinding] = field(default_factory=list)  # only entities that have scopes
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from govern.audit import AuditTrail
 from govern.audit.verify import verify_file
-from govern.cli_audit import main
+from govern.cli.audit import main
 
 ROOT = Path(__file__).resolve().parents[2]
 

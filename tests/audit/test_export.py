@@ -7,7 +7,7 @@ import json
 import pytest
 
 from govern.audit.verify import verify_file
-from govern.cli_audit import main
+from govern.cli.audit import main
 
 from .helpers import fill
 

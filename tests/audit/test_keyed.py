@@ -14,7 +14,7 @@ from govern.audit import AuditTrail
 from govern.audit.canonical import canonical_line, record_mac
 from govern.audit.processors import redact_error
 from govern.audit.verify import verify_file
-from govern.cli_audit import main
+from govern.cli.audit import main
 
 from .helpers import PG_DSN, connect_postgres_or_skip, fill, kwargs_for
 

@@ -6,7 +6,7 @@ import pytest
 
 from govern.audit import AuditTrail
 from govern.audit.verify import verify_postgres
-from govern.cli_audit import main
+from govern.cli.audit import main
 
 from .helpers import PG_DSN, connect_postgres_or_skip, pg_worker
 from .test_concurrency import PROCS, THREADS, run_procs

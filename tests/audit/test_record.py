@@ -117,7 +117,7 @@ def test_rotation_keeps_chain_across_restart(tmp_path):
 
 
 def test_export_progress_bar(tmp_path, capsys):
-    from govern.cli_audit import main
+    from govern.cli.audit import main
 
     p = tmp_path / "t.jsonl"
     t = AuditTrail.to_file(p)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from govern.cli_audit import main
+from govern.cli.audit import main
 
 from .helpers import fill
 

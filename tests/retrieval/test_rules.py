@@ -10,7 +10,7 @@ import pytest
 from govern import Governor, PolicyLoadError, Principal
 from govern.audit import AuditTrail
 from govern.retrieval import derive_filter, document_rules
-from govern.retrieval import predicate as P
+from govern.bundle import document_predicate as P
 from govern.retrieval.rules import FilterDenied
 from tests.conftest import POLICIES, TEST_HASH_KEY
 from tests.retrieval.conftest import make_bundle

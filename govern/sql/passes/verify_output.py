@@ -23,8 +23,8 @@ from sqlglot import exp
 from govern.errors import Denied
 from govern.sql.decision import SqlContext
 from govern.sql.dialect import parse as parse_sql
-from govern.sql.passes.check_statement import ALLOWED_ANONYMOUS, DENIED_FUNCTIONS, DENIED_TYPED
 from govern.sql.passes.resolve import defining_cte
+from govern.sql.safety import ALLOWED_ANONYMOUS, DENIED_FUNCTIONS, DENIED_TYPED
 
 
 def _denied(name: str) -> bool:

@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from govern.bundle.catalog import Catalog, Table
-from govern.bundle.compile import Where, _check_expression, _parse, _qualify, _roles
+from govern.bundle.compiled import CompiledFilter, EntityBinding, Hop, TablePolicy, role_set
+from govern.bundle.entity_paths import parse_path, suggest_path
 from govern.bundle.models import EntityScopeRule, RulesFile
-from govern.entities.paths import parse_path, suggest_path
+from govern.bundle.policy_sql import check_expression, parse, qualify
+from govern.bundle.yaml_source import Where
 from govern.sql.binding import PRINCIPAL
-from govern.sql.relation import CompiledFilter, EntityBinding, Hop, TablePolicy
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def compile_entities(rules: RulesFile, catalog: Catalog, where: Where, unique, p
             binding = EntityBinding(
                 entity=entity.name, table=entity.table.name, key=entity.key, path=path,
                 scopes=tuple(
-                    CompiledFilter(rule.id, table.name, _roles(rule.roles), False,
+                    CompiledFilter(rule.id, table.name, role_set(rule.roles), False,
                                    key_predicate.copy() if not path else _member_predicate(path, keyset, catalog))
                     for rule, keyset, key_predicate in compiled
                 ),
@@ -172,14 +173,14 @@ def _compile_scope(rule: EntityScopeRule, entity: EntityDef, catalog: Catalog, d
 
 
 def _checked(text: str, table: Table, catalog: Catalog, dialect: str, at: str, problems: list[str]) -> exp.Expression | None:
-    predicate = _parse(text, dialect, at, problems)
+    predicate = parse(text, dialect, at, problems)
     if predicate is None:
         return None
-    found = _check_expression(predicate, table, catalog, allow_subqueries=True)
+    found = check_expression(predicate, table, catalog, allow_subqueries=True)
     problems += [f"{at}: {p}" for p in found]
     if found:
         return None
-    _qualify(predicate, table, catalog)
+    qualify(predicate, table, catalog)
     return predicate
 
 

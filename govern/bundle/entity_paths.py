@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from govern.bundle.catalog import Catalog, Table
-from govern.sql.relation import Hop
+from govern.bundle.compiled import Hop
 
 MAX_HOPS = 4
 HOP_TEXT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_$]*)\s*->\s*([A-Za-z_][A-Za-z0-9_$]*)\s*\.\s*([A-Za-z_][A-Za-z0-9_$]*)\s*$")

@@ -1,7 +1,7 @@
 """`govern audit verify|export|report`.
 
 `register(subparsers)` adds the group to the main `govern` parser; `main(argv)`
-runs it standalone (`python -m govern.cli_audit verify ...`).
+runs it standalone (`python -m govern.cli.audit verify ...`).
 
 Exit codes: 0 ok; 1 the trail failed verification; 2 usage error;
 3 verified but the last line is torn (a writer crashed mid-write);

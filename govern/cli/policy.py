@@ -2,7 +2,7 @@
 
 `register(subparsers)` adds both commands to the main `govern` parser;
 `run(args)` dispatches them; `main(argv)` runs them standalone
-(`python -m govern.cli_policy policy lint policies/`).
+(`python -m govern.cli.policy policy lint policies/`).
 
 Exit codes
   policy lint: 0 no finding at or above --fail-on (default error; --strict = warning); 1 there are; 2 usage error.
@@ -17,6 +17,8 @@ import json
 import os
 import sys
 from pathlib import Path
+
+from govern.cli.args import principal_from_args
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
@@ -106,7 +108,6 @@ def cmd_test(args) -> int:
 
 def cmd_explain(args) -> int:
     from govern.bundle import load_bundle
-    from govern.cli import principal_from_args
     from govern.errors import PolicyLoadError
     from govern.policy.explain import explain, format_text
 
