@@ -196,6 +196,49 @@ def postgres_worlds(demo_db_path: Path, tmp: Path):
     return conn, govs[0], govs[1]
 
 
+def visible_copy(world: World, principal: Principal, tables: tuple[str, ...], tmp: Path, demo_db_path: Path):
+    """A connection (and how to run plain SQL on it) to a copy of the demo data holding, of
+    ``tables``, only the rows ``principal`` sees: the oracle of the error channel. A query's
+    error on the governed database must also occur here, where no hidden row exists."""
+    keep = {t: sorted(r[0] for r in world.gov.execute(world.conn, f"SELECT id FROM {t}", principal, world.dialect).rows)
+            for t in tables}
+    name = f"visible_{principal.id}"
+    def kept(table: str) -> str:
+        ids = keep.get(table)
+        return "" if ids is None else f" WHERE id IN ({', '.join(map(str, ids)) or 'NULL'})"
+
+    if world.dialect == "duckdb":  # tables without constraints, so rows can go
+        conn = duckdb.connect(str(tmp / f"{name}.duckdb"))
+        conn.execute(f"ATTACH '{demo_db_path}' AS src (READ_ONLY)")
+        for (table,) in conn.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'src'").fetchall():
+            conn.execute(f"CREATE TABLE main.{table} AS SELECT * FROM src.main.{table}{kept(table)}")
+        conn.execute("DETACH src")
+        return conn
+    if world.dialect == "sqlite":
+        conn = sqlite_copy(demo_db_path, tmp / f"{name}.sqlite", False)
+    else:
+        from tests.oracle.demo_pg import load_demo_into_postgres
+
+        conn = connect_postgres_or_skip(autocommit=True)
+        load_demo_into_postgres(conn, name, duckdb_path=demo_db_path)
+        conn.execute(f"SET search_path TO {name}")
+        conn.execute("SET session_replication_role = replica")  # foreign keys do not hold the hidden rows
+    for table in keep:
+        conn.execute(f"DELETE FROM {table} WHERE NOT (id IN ({', '.join(map(str, keep[table])) or 'NULL'}))")
+    if world.dialect == "sqlite":
+        conn.commit()
+    return conn
+
+
+def raises(conn, sql: str) -> str | None:
+    """The class of error ``sql`` raises on ``conn`` (None when it runs)."""
+    try:
+        conn.execute(sql).fetchall()
+        return None
+    except Exception as err:  # noqa: BLE001
+        return type(err).__name__
+
+
 def build_worlds(demo_db_path: Path, tmp: Path):
     """dialect -> Worlds, built on first use; and a closer."""
     built: dict[str, Worlds] = {}
@@ -223,6 +266,17 @@ def build_worlds(demo_db_path: Path, tmp: Path):
         else:
             raise ValueError(dialect)
         return built[dialect]
+
+    visible: dict[tuple[str, str], Any] = {}
+
+    def visible_only(dialect: str, principal: Principal, tables: tuple[str, ...] = ("customers", "orders")):
+        key = (dialect, principal.id)
+        if key not in visible:
+            visible[key] = visible_copy(get(dialect).a, principal, tables, tmp, demo_db_path)
+            opened.append(visible[key])
+        return visible[key]
+
+    get.visible_only = visible_only
 
     def close() -> None:
         for conn in opened:

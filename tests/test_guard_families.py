@@ -145,9 +145,23 @@ def test_denied_column_is_denied_by_name_everywhere(engine, shape, free_text_wor
 
 # --------------------------------------------------------------------------- the error channel
 
-# A condition true on some rows eve may not see and on none she may (her filter: region EU,
-# tenant acme, her own accounts; her orders are EU orders of those customers).
-HIDDEN = {"customers": "{a}.tenant <> 'acme'", "orders": "{a}.region <> 'EU'"}
+# A condition true on some rows eve may not see and on none she may: her rows' keys, read
+# through govern itself, written out (computed once per engine). Rows hidden only by a
+# semi-join (orders of customers that are not hers) are where unfenced plans leak.
+HIDDEN_KEYS: dict[str, dict[str, str]] = {}
+
+
+def hidden_condition(world, engine: str, table: str, alias: str) -> str:
+    if engine not in HIDDEN_KEYS:
+        eve = world.gov.principal("eve")
+        keys = {}
+        for name in ("customers", "orders"):
+            rows = world.gov.execute(world.conn, f"SELECT id FROM {name}", eve, engine).rows
+            keys[name] = ", ".join(str(r[0]) for r in sorted(rows)) or "0"
+        HIDDEN_KEYS[engine] = keys
+    return f"{alias}.id NOT IN ({HIDDEN_KEYS[engine][table]})"
+
+
 RAISES = {  # an expression that raises exactly when its condition holds, per engine
     "postgres": ["CAST(CASE WHEN {c} THEN 'x' ELSE '1' END AS INTEGER) = 1",
                  "1 / (CASE WHEN {c} THEN 0 ELSE 1 END) = 1"],
@@ -157,14 +171,32 @@ RAISES = {  # an expression that raises exactly when its condition holds, per en
     "sqlite": ["abs(CASE WHEN {c} THEN -9223372036854775807 - 1 ELSE 1 END) > 0",
                "json_extract(CASE WHEN {c} THEN 'x' ELSE '{{}}' END, '$') IS NOT NULL"],
 }
-ERROR_PLACES = ["where", "where_and_key", "join_on", "derived", "correlated", "having", "select", "exists"]
+ERROR_PLACES = ["where", "where_and_key", "join_on", "join_other", "constant", "derived", "correlated", "having",
+                "select", "exists"]
+# Raise whenever evaluated at all: after `id = <a hidden key>` only a hidden row can reach them.
+CONSTANT_RAISES = {"postgres": "1 / (SELECT 0) = 1", "duckdb": "error('hidden row') IS NULL",
+                   "sqlite": "json_extract('x', '$') IS NULL"}
+HIDDEN_ONE: dict[tuple[str, str], int] = {}
 
 
-def error_query(engine: str, table: str, raising: str, place: str, extra: bool) -> str:
+def a_hidden_key(world, engine: str, table: str) -> int:
+    """A key of a row eve may not see but that only a semi-join of her filter hides."""
+    if (engine, table) not in HIDDEN_ONE:
+        visible = {r[0] for r in world.gov.execute(world.conn, f"SELECT id FROM {table}", world.gov.principal("eve"),
+                                                   engine).rows}
+        column = "region" if table == "orders" else "tenant"
+        value = "EU" if table == "orders" else "acme"
+        everyone = {r[0] for r in world.gov.execute(world.conn, f"SELECT id FROM {table} WHERE {column} = '{value}'",
+                                                    world.gov.principal("ada"), engine).rows}
+        HIDDEN_ONE[(engine, table)] = min(everyone - visible)
+    return HIDDEN_ONE[(engine, table)]
+
+
+def error_query(world, engine: str, table: str, raising: str, place: str, extra: bool) -> str:
     other = "orders" if table == "customers" else "customers"
     link = "o.customer_id = c.id"
     alias, other_alias = ("c", "o") if table == "customers" else ("o", "c")
-    cond = HIDDEN[table].format(a=alias)
+    cond = hidden_condition(world, engine, table, alias)
     boom = raising.format(c=cond)
     key_filter = f" AND {alias}.id > 0" if extra else ""
     if place == "where":
@@ -173,8 +205,13 @@ def error_query(engine: str, table: str, raising: str, place: str, extra: bool) 
         return f"SELECT {alias}.id FROM {table} {alias} WHERE {alias}.id = 7 AND {boom}"
     if place == "join_on":
         return f"SELECT count(*) FROM {table} {alias} JOIN {other} {other_alias} ON {link} AND {boom}{key_filter}"
+    if place == "join_other":  # a join on the raising predicate alone (SQLite evaluated it on hidden rows)
+        return f"SELECT count(*) FROM regions r JOIN {table} {alias} ON {boom}"
+    if place == "constant":
+        return (f"SELECT {alias}.id FROM {table} {alias} WHERE {alias}.id = {a_hidden_key(world, engine, table)} "
+                f"AND {CONSTANT_RAISES[engine]}")
     if place == "derived":
-        inner_cond = HIDDEN[table].format(a="d")
+        inner_cond = hidden_condition(world, engine, table, "d")
         inner = raising.format(c=inner_cond).rsplit("=", 1)[0].rsplit(">", 1)[0].strip()
         return (f"SELECT count(*) FROM (SELECT id, tenant, region, {inner} AS v FROM {table}) d "
                 f"WHERE d.v IS NOT NULL{key_filter.replace(alias + '.', 'd.')}") if table == "customers" else (
@@ -182,10 +219,8 @@ def error_query(engine: str, table: str, raising: str, place: str, extra: bool) 
     if place == "correlated":
         return (f"SELECT count(*) FROM regions r WHERE EXISTS (SELECT 1 FROM {table} {alias} "
                 f"WHERE {alias}.region = r.code AND {boom})")
-    if place == "having":
-        group = "tenant" if table == "customers" else "region"
-        having = raising.format(c=HIDDEN[table].format(a=alias).replace(f"{alias}.", ""))
-        return f"SELECT {group}, count(*) FROM {table} {alias} GROUP BY {group} HAVING {having}"
+    if place == "having":  # HAVING on the grouping key, without aggregates: planners move it into WHERE
+        return f"SELECT {alias}.id, count(*) FROM {table} {alias} GROUP BY {alias}.id HAVING {boom}"
     if place == "exists":
         return f"SELECT count(*) FROM {other} {other_alias} WHERE EXISTS (SELECT 1 FROM {table} {alias} WHERE {link} AND {boom})"
     # the select list runs after every filter: no fence is needed, and nothing may raise either
@@ -199,13 +234,18 @@ def error_query(engine: str, table: str, raising: str, place: str, extra: bool) 
                        st.sampled_from(ERROR_PLACES), st.booleans()))
 def test_error_channel_families(engine, shape, free_text_worlds):
     """A predicate that raises only on rows eve may not see never raises for eve: govern either
-    fences the relation (the row filter runs first) or proved every predicate leakproof."""
+    fences the relation (the row filter runs first) or proved every predicate leakproof.
+
+    The oracle: the same query, ungoverned, on a copy of the data that holds only eve's rows.
+    An error there (a constant the engine evaluates once, before any row) is not a leak; an
+    error only on the governed database means a hidden row was evaluated."""
     from govern.errors import QueryDenied, QueryFailed
+    from tests.guard_oracle import raises
 
     table, which, place, extra = shape
     raising = RAISES[engine][which % len(RAISES[engine])]
     world = free_text_worlds(engine).a
-    sql = error_query(engine, table, raising, place, extra)
+    sql = error_query(world, engine, table, raising, place, extra)
     eve = world.gov.principal("eve")
     try:
         world.gov.execute(world.conn, sql, eve, engine)
@@ -214,7 +254,9 @@ def test_error_channel_families(engine, shape, free_text_worlds):
     except QueryFailed as err:
         if engine == "postgres":
             world.conn.rollback()
-        raise AssertionError(f"{sql!r} raised for eve on {engine}: hidden rows were evaluated ({err})") from None
+        if raises(free_text_worlds.visible_only(engine, eve), sql) is None:
+            raise AssertionError(f"{sql!r} raised for eve on {engine} but not on her rows alone: hidden rows "
+                                 f"were evaluated ({err})") from None
 
 
 def test_error_probes_raise_on_the_unfenced_plan(free_text_worlds):

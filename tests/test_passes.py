@@ -30,7 +30,8 @@ def ctx_for(quiet_gov):
 
 
 def test_pipeline_order():
-    assert [p.__name__ for p in PASSES] == ["parse", "check_statement", "resolve", "authorize", "rewrite", "cap_rows", "emit", "verify_output"]
+    assert [p.__name__ for p in PASSES] == ["parse", "check_statement", "resolve", "authorize", "plan_fences", "rewrite",
+                                           "cap_rows", "emit", "verify_output"]
 
 
 # --- parse

@@ -10,6 +10,12 @@ that is not leakproof (``govern.sql.leakproof``) reads its columns: WHERE,
 JOIN ON / USING, HAVING and QUALIFY conjuncts of every query block, with
 derived columns followed to their definitions.
 
+Reach goes through join equalities: ``o.customer_id = c.id`` lets an engine
+evaluate a predicate on ``o.customer_id`` as the same predicate on ``c.id``
+(DuckDB does: its filter pushdown rewrites predicates across equivalent
+columns), so a predicate that is not leakproof reaches every relation whose
+columns are equated, anywhere in the query, with a column it reads.
+
 A fenced relation still receives, inside the fence, the leakproof conjuncts
 of its own block that read only its own (unmasked) columns, and the constants
 implied through join equalities (``c.id = 5 AND o.customer_id = c.id`` gives
@@ -40,14 +46,21 @@ def plan_fences(ctx: SqlContext) -> None:
     templates = [relation_template(ctx, ref.table) for ref in ctx.references]
     columns = _column_facts(ctx, templates)
     judge = Judge(analysis, columns)
-    exposed: set[int] = set()
+    leaky: list[exp.Expression] = []
     kept: list[tuple[Scope, exp.Expression, str]] = []  # leakproof conjuncts, for pushing down
+    classes = _Classes()
     for scope in analysis.scopes:
         for conjunct, place in _conjuncts(scope):
+            _equate(conjunct, analysis, classes)
             if judge.leakproof(conjunct):
                 kept.append((scope, conjunct, place))
             else:
-                exposed |= _refs_read(conjunct, analysis, len(ctx.references))
+                leaky.append(conjunct)
+        for name, holders in scope.merged.items():
+            classes.union_all([c for s in holders for o in (s.outputs or []) if o.name == name for c in o.reads])
+    exposed: set[int] = set()
+    for conjunct in leaky:
+        exposed |= classes.refs(_columns_read(conjunct, analysis), len(ctx.references))
         for name, holders in scope.merged.items():  # USING / NATURAL: an equality of the two columns
             binding_outputs = [o for s in holders for o in (s.outputs or []) if o.name == name and not o.hidden]
             families = {judge.output_family(o) for o in binding_outputs}
@@ -107,17 +120,65 @@ def _split(condition: exp.Expression) -> list[exp.Expression]:
     return out
 
 
-def _refs_read(node: exp.Expression, analysis, count: int) -> set[int]:
-    """The governed references whose columns ``node`` reads (all of them if any name is unbound)."""
-    refs: set[int] = set()
+ALL = ("*", "*")  # stands for every column of every reference (an unbound name: be safe)
+
+
+def _columns_read(node: exp.Expression, analysis) -> set:
+    """The governed columns ``node`` reads (ALL if a name in it is unbound)."""
+    read: set = set()
     for column in node.find_all(exp.Column):
         if isinstance(column.this, exp.Star):
             continue
         binding = analysis.bindings.get(id(column))
         if binding is None:  # never reaches here (authorize denies unbound names); be safe anyway
+            return {ALL}
+        read |= binding.reads
+    if not read:
+        # A predicate that reads no column and may raise (`json_extract('x', '$')`, `1/(SELECT 0)`)
+        # raises as soon as any row reaches it: where it runs before a filter, it tells whether a
+        # hidden row matched the conjuncts before it. It reaches every relation.
+        return {ALL}
+    return read
+
+
+def _equate(conjunct: exp.Expression, analysis, classes: "_Classes") -> None:
+    """Record ``a = b`` between columns: an engine may move predicates across it."""
+    if isinstance(conjunct, (exp.EQ, exp.NullSafeEQ)) and all(
+            isinstance(side, exp.Column) for side in (conjunct.this, conjunct.expression)):
+        left = analysis.bindings.get(id(conjunct.this))
+        right = analysis.bindings.get(id(conjunct.expression))
+        if left is not None and right is not None:
+            classes.union_all(list(left.reads | right.reads))
+
+
+class _Classes:
+    """Union-find over governed columns equated by join / WHERE equalities."""
+
+    def __init__(self):
+        self.parent: dict = {}
+
+    def find(self, x):
+        root = x
+        while self.parent.get(root, root) != root:
+            root = self.parent[root]
+        while self.parent.get(x, x) != root:  # path compression
+            self.parent[x], x = root, self.parent[x]
+        return root
+
+    def union_all(self, items: list) -> None:
+        for a, b in zip(items, items[1:]):
+            ra, rb = self.find(a), self.find(b)
+            if ra != rb:
+                self.parent[ra] = rb
+
+    def refs(self, columns: set, count: int) -> set[int]:
+        """The references of ``columns`` and of every column equated with one of them."""
+        if ALL in columns:
             return set(range(count))
-        refs |= {ref for ref, _ in binding.reads}
-    return refs
+        roots = {self.find(c) for c in columns}
+        out = {ref for ref, _ in columns}
+        out |= {ref for member in self.parent for ref, _ in [member] if self.find(member) in roots}
+        return out
 
 
 # ------------------------------------------------------------------ pushing leakproof conjuncts inside fences
