@@ -224,7 +224,7 @@ class Governor:
             columns=sorted(ctx.columns),
             audit_id=None,
             dialect=ctx.dialect,
-            params=[ctx.handle_key] * _parameter_count(ctx) if allowed and (ctx.uses_hash_key or ctx.uses_handles) else [],
+            params=[ctx.handle_key] * _parameter_count(ctx) if allowed and ctx.uses_key else [],
             bundle_hash=ctx.bundle.content_hash,
         )
 

@@ -37,9 +37,14 @@ class DuckOracle:
         for pid in PRINCIPALS:
             create_oracle_views(self.conn, pid, f"oracle_{pid}", "duckdb", hash_key=hash_key, source_schema="demo.main")
         self.conn.execute("USE demo")
+        self.base = duckdb.connect(str(path), read_only=True)  # a session on the base tables alone
 
     def governed(self, decision):
         return self.conn.execute(decision.sql, decision.params or None).fetchall()
+
+    @property
+    def base_conn(self):
+        return self.base
 
     def oracle(self, sql: str, principal_id: str):
         self.conn.execute(f"USE memory.oracle_{principal_id}")
@@ -59,6 +64,11 @@ class PgOracle:
         load_demo_into_postgres(conn, "main", duckdb_path=demo_db_path)
         for pid in PRINCIPALS:
             create_oracle_views(conn, pid, f"oracle_{pid}", "postgres", hash_key=hash_key)
+
+    @property
+    def base_conn(self):
+        self.conn.execute("SET search_path TO main")
+        return self.conn
 
     def governed(self, decision):
         import psycopg

@@ -40,6 +40,9 @@ def compare(gov, engine, sql, dialect, stats):
             stats["denied"] += 1
             continue
         got = engine.governed(decision)
+        # Free text a principal may not see whole comes back as opaque handles; put the text of
+        # those rows in (unmasked, read through the principal's filter) to compare with the views.
+        got = gov.show_free_text(engine.base_conn, got, gov.principal(pid), dialect, masked=False)[0]
         expected = engine.oracle(sql, pid)
         if len(expected) > 1000:
             assert len(got) == 1000

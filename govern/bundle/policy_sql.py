@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from govern.bundle.catalog import Catalog, Table
 from govern.sql.binding import principal_placeholders, stray_placeholders
-from govern.sql.safety import ALLOWED_ANONYMOUS, check_for, check_function, comment_reasons, fine, verbatim_text
+from govern.sql.safety import check_for, check_function, comment_reasons, dialect_functions, fine, verbatim_text
 
 # The bundle's extra allowed functions (rules.yaml limits.functions) while its rules
 # compile. A context variable, because entity scopes are compiled by another module
@@ -45,7 +45,7 @@ def parse_expression(text: str, dialect: str) -> tuple[exp.Expression | None, st
 
 def guard_problems(expression: exp.Expression, dialect: str) -> list[str]:
     """What the SQL guard (check_statement) would deny in this expression, as in a user's query."""
-    allowed = ALLOWED_ANONYMOUS | {f.lower() for f in BUNDLE_FUNCTIONS.get()}
+    allowed = dialect_functions(dialect) | {f.lower() for f in BUNDLE_FUNCTIONS.get()}
     # :principal.NAME is govern's own placeholder, not a bind parameter or a method call.
     own = {id(n) for dot, _ in principal_placeholders(expression) for n in dot.walk()}
     reasons: list[str] = []

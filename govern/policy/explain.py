@@ -21,9 +21,9 @@ from govern.bundle.loader import Bundle
 from govern.errors import Denied
 from govern.principal import Principal
 from govern.sql.decision import SqlContext
-from govern.sql.passes import authorize, cap_rows, check_statement, emit, parse, resolve
+from govern.sql.passes import PASSES, authorize, cap_rows, check_statement, emit, parse, resolve, verify_output
 from govern.sql.relation import build_template, instantiate, row_predicate
-from govern.sql.passes.rewrite import rewrite
+from govern.sql.passes.rewrite import rewrite, table_plan
 
 STAGES = (("parse", parse), ("check_statement", check_statement), ("resolve", resolve), ("authorize", authorize))
 
@@ -81,8 +81,9 @@ def explain(bundle: Bundle, sql: str, principal: Principal | dict, dialect: str 
     # The real governed SQL: the remaining passes on a copy of the context.
     real = SqlContext(sql=sql, principal=principal, dialect=dialect, bundle=bundle, hash_key=hash_key, roles=roles)
     try:
-        for step in (parse, check_statement, resolve, authorize, rewrite, cap_rows, emit):
-            step(real)
+        for step in PASSES:
+            if step is not verify_output:
+                step(real)
     except Denied as denied:
         out.reasons, out.denied_at = denied.reasons, "rewrite"
         return out
@@ -93,7 +94,7 @@ def explain(bundle: Bundle, sql: str, principal: Principal | dict, dialect: str 
         table = ref.table
         policy = bundle.table_policy(table.name)
         access = bundle.grants.table_access(roles, table)
-        template = build_template(table, access, _annotated(policy), roles, dialect)
+        template = build_template(table, access, _annotated(policy), roles, dialect, table_plan(ctx, table))
         _comment_masks(template.select, policy, roles, access.permitted)
         alias = ref.node.args.get("alias") or exp.TableAlias(this=ref.node.this)
         relation = instantiate(template, principal, alias)

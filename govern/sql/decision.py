@@ -72,6 +72,7 @@ class SqlContext:
     policies: list[str] = field(default_factory=list)
     uses_hash_key: bool = False
     uses_handles: bool = False  # free text shown as opaque handles (govern.sql.handles)
+    uses_key: bool = False  # the governed SQL reads the key parameter (hash masks, handles)
     # reference index -> leakproof conjuncts to copy inside its fence, for the references that
     # need one (plan_fences); None: not analysed, so every filtered relation is fenced.
     fences: dict[int, list] | None = None

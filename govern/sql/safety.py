@@ -17,6 +17,8 @@ user's query, the bundle loader on the SQL written in policies
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from pathlib import Path
 
 from sqlglot import exp
 
@@ -57,6 +59,23 @@ ALLOWED_ANONYMOUS = frozenset("""
     to_json to_jsonb json_build_object jsonb_build_object json_object json_array json_extract_string
     encode convert_to
 """.split())
+
+# Per dialect, the functions of the engine's own catalog reviewed as computing only on their
+# arguments (govern/sql/functions/<dialect>.txt, written by scripts/gen_function_lists.py).
+FUNCTION_LISTS = Path(__file__).resolve().parent / "functions"
+
+
+@lru_cache(maxsize=None)
+def dialect_functions(dialect: str) -> frozenset[str]:
+    """Functions sqlglot does not model that a query in ``dialect`` may call: govern's portable
+    list plus the dialect's reviewed list (none for a dialect without one)."""
+    path = FUNCTION_LISTS / f"{dialect}.txt"
+    names = set(ALLOWED_ANONYMOUS)
+    if path.is_file():
+        names |= {line.strip().lower() for line in path.read_text().splitlines()
+                  if line.strip() and not line.startswith("#")}
+    return frozenset(name for name in names if not DENIED_FUNCTIONS.match(name))
+
 
 # Typed sqlglot functions that reveal server state or look objects up outside the catalog.
 DENIED_TYPED = frozenset({"CURRENT_VERSION", "CURRENT_SCHEMA", "CURRENT_CATALOG", "CURRENT_USER", "SESSION_USER",
@@ -175,6 +194,9 @@ def check_function(node: exp.Func, allowed: frozenset[str]) -> list[str]:
 def _check_source(node: exp.Table, dialect: str) -> list[str]:
     if isinstance(node.this, exp.Identifier) or isinstance(node.this, ALLOWED_FROM_FUNCTIONS):
         return []
+    if node.this is None:
+        unmodelled = [k.upper().replace("_", " ") for k, v in node.args.items() if v and k not in ("alias",)]
+        return [f"{' / '.join(unmodelled) or 'this FROM item'} is not supported as a source; query a governed table"]
     return [f"table function {node.this.sql(dialect)[:60]} is not allowed as a source; query a governed table"]
 
 

@@ -67,8 +67,12 @@ WHERE_ALIAS = frozenset({"duckdb", "sqlite", "snowflake"})
 # also claim is ambiguous.
 KNOWN_ALIAS_RULES = frozenset({"postgres", "duckdb", "sqlite", "mysql", "snowflake", "spark", "databricks",
                                "redshift", "bigquery", "trino", "presto", "tsql", "oracle"})
-# Clauses where engines disagree whether a name is the input column or the output alias.
-CLASH_CLAUSES = frozenset({"order", "group", "having", "qualify", "distinct"})
+# Which wins when a bare name is both a column of the block and an output alias of it (checked
+# on DuckDB, PostgreSQL and SQLite): a whole ORDER BY item names the output; everywhere else
+# (WHERE, GROUP BY, HAVING, a later select item) the input column. A name inside an ORDER BY
+# expression, in DISTINCT ON or QUALIFY, or any clause of a dialect whose rules govern does not
+# know, is ambiguous when the two differ: denied, asking to rename the alias.
+INPUT_WINS = frozenset({"where", "group", "having", "select"})
 
 SELECT_CLAUSES = (("expressions", "select"), ("distinct", "distinct"), ("where", "where"), ("group", "group"),
                   ("having", "having"), ("qualify", "qualify"), ("windows", "window"), ("order", "order"),
@@ -609,7 +613,8 @@ class _Resolver:
                 continue
             output = self.find_output(source, name)
             if output is None:
-                self.problem(f"unknown column {qualifier}.{name} ({qualifier} has no such column)")
+                label = self.info[source.ref].label if source.kind == "table" else qualifier
+                self.problem(f"unknown column {label}.{name}" + ("" if label == qualifier else f" (as {qualifier}.{name})"))
                 return None
             if output is AMBIGUOUS:
                 self.problem(f"column {qualifier}.{name} is ambiguous ({qualifier} has two columns of that name)")
@@ -636,12 +641,16 @@ class _Resolver:
                 if alias is not None:
                     self.problem(f"{name} is an output alias here and a column of an outer query; rename the alias")
                     return None
-                if depth == 0 and (clause in CLASH_CLAUSES or clause == "select" and self.dialect in LATERAL_ALIAS):
+                if depth == 0 and clause not in ("on", "values", "unnest", "window", "limit", "offset", "setorder"):
                     other = self.output_alias(frame, name, node)
                     if other is not None and not _same(other, found):
-                        self.problem(f"{name} is both a column and an output alias meaning something else; "
-                                     "rename the alias")
-                        return None
+                        known = self.dialect in KNOWN_ALIAS_RULES
+                        if known and clause == "order" and _whole_order_item(node):
+                            return Binding("output", frame, other.reads, output=other)
+                        if not (known and clause in INPUT_WINS):
+                            self.problem(f"{name} is both a column and an output alias meaning something else; "
+                                         "rename the alias")
+                            return None
                 return found
             if depth == 0:
                 if clause == "setorder":
@@ -997,6 +1006,12 @@ def _same(output: Output, binding: Binding) -> bool:
     """An output alias that is just the bound column under its own name (`SELECT t.x AS x`)."""
     inner = output.expr.this if isinstance(output.expr, exp.Alias) else output.expr
     return isinstance(inner, exp.Column) and output.reads == binding.reads and binding.kind in ("column", "merged")
+
+
+def _whole_order_item(node: exp.Expression) -> bool:
+    """The column is an ORDER BY item by itself (`ORDER BY x`, `ORDER BY x DESC`), not inside an expression."""
+    parent = node.parent
+    return isinstance(parent, exp.Ordered) or isinstance(parent, exp.Order)
 
 
 def _inside(node: exp.Expression, ancestor: exp.Expression) -> bool:

@@ -20,6 +20,7 @@ STAND_IN = "SELECT 1"
 
 def rewrite(ctx: SqlContext) -> None:
     reasons: list[str] = []
+    needed = columns_needed(ctx)
     for index, ref in enumerate(ctx.references):
         node = ref.node
         template = relation_template(ctx, ref.table)
@@ -29,7 +30,9 @@ def rewrite(ctx: SqlContext) -> None:
             continue
         fenced = template.filtered and ctx.dialect in FENCE_DIALECTS and (ctx.fences is None or index in ctx.fences)
         pushed = (ctx.fences or {}).get(index) or []
-        relation = rendered_with(ctx, template, pushed) if fenced and pushed else rendered(ctx, ref.table, template, fenced)
+        columns = needed.get(index) if needed is not None else None
+        relation = (rendered_with(ctx, template, pushed, columns) if fenced and pushed
+                    else rendered(ctx, ref.table, template, fenced, columns))
         # Keep the name the query uses for the table, so `t.col` and `customers.col` still resolve.
         alias = node.args.get("alias") or exp.TableAlias(this=node.this)
         # A stand-in until emit, which puts a marker table in its place, generates the
@@ -39,8 +42,9 @@ def rewrite(ctx: SqlContext) -> None:
         node.replace(exp.Subquery(this=stand_in, alias=alias))
         ctx.relations.append((stand_in, relation.sql))
         ctx.applied(*template.policies)
-        ctx.uses_hash_key = ctx.uses_hash_key or template.uses_hash_key
-        ctx.uses_handles = ctx.uses_handles or bool(template.handles)
+        ctx.uses_hash_key = ctx.uses_hash_key or relation.hashed
+        ctx.uses_handles = ctx.uses_handles or relation.handles
+        ctx.uses_key = ctx.uses_key or relation.uses_key
         ctx.parameter_count += relation.placeholders
     if reasons:
         raise Denied(*dict.fromkeys(reasons))
@@ -75,16 +79,29 @@ def relation_template(ctx: SqlContext, table) -> RelationTemplate:
     return template
 
 
-def rendered_with(ctx: SqlContext, template: RelationTemplate, pushed: list) -> Rendered:
+def columns_needed(ctx: SqlContext) -> dict[int, frozenset[str]] | None:
+    """Per reference, the columns the query reads of it (govern's resolver knows every one: stars,
+    whole-row references and correlated references included), so a relation computes no mask,
+    hash or handle that nothing reads. None (every permitted column) when the query has a NATURAL
+    join, whose join columns are the columns the two relations have in common."""
+    if ctx.analysis is None or any((j.args.get("method") or "").upper() == "NATURAL" for j in ctx.tree.find_all(exp.Join)):
+        return None
+    needed: dict[int, set[str]] = {i: set() for i in range(len(ctx.references))}
+    for ref, column in ctx.analysis.reads:
+        needed.setdefault(ref, set()).add(column)
+    return {i: frozenset(c) for i, c in needed.items()}
+
+
+def rendered_with(ctx: SqlContext, template: RelationTemplate, pushed: list, columns=None) -> Rendered:
     """A fenced relation with the query's own leakproof conjuncts copied inside (not cached: per query)."""
-    return render(template, ctx.principal, ctx.dialect, True, pushed)
+    return render(template, ctx.principal, ctx.dialect, True, pushed, columns)
 
 
-def rendered(ctx: SqlContext, table, template: RelationTemplate, fenced: bool = False) -> Rendered:
+def rendered(ctx: SqlContext, table, template: RelationTemplate, fenced: bool = False, columns=None) -> Rendered:
     """The relation's SQL for this principal's values, cached per bundle."""
-    key = (table.name, ctx.roles, ctx.dialect, fenced, binding_key(template, ctx.principal))
+    key = (table.name, ctx.roles, ctx.dialect, fenced, columns, binding_key(template, ctx.principal))
     hit = ctx.bundle.renders.get(key)
     if hit is None:
-        hit = render(template, ctx.principal, ctx.dialect, fenced)
+        hit = render(template, ctx.principal, ctx.dialect, fenced, None, columns)
         ctx.bundle.renders.put(key, hit)
     return hit

@@ -24,7 +24,7 @@ from govern.errors import Denied
 from govern.sql.decision import SqlContext
 from govern.sql.dialect import parse as parse_sql
 from govern.sql.passes.resolve import defining_cte
-from govern.sql.safety import ALLOWED_ANONYMOUS, DENIED_FUNCTIONS, DENIED_TYPED
+from govern.sql.safety import ALLOWED_ANONYMOUS, DENIED_FUNCTIONS, DENIED_TYPED, dialect_functions
 
 
 def _denied(name: str) -> bool:
@@ -105,7 +105,7 @@ def parse_back(sql: str, dialect: str) -> exp.Expression:
 def verify_output(ctx: SqlContext) -> None:
     if not ctx.bundle.rules.settings.verify_output:
         return
-    check_round_trip(ctx.skeleton_sql, ctx.tree, ctx.dialect, ALLOWED_ANONYMOUS | ctx.bundle.allowed_functions)
+    check_round_trip(ctx.skeleton_sql, ctx.tree, ctx.dialect, dialect_functions(ctx.dialect) | ctx.bundle.allowed_functions)
 
 
 def check_round_trip(sql: str, tree: exp.Expression, dialect: str, allowed: frozenset[str] = ALLOWED_ANONYMOUS) -> None:
