@@ -209,6 +209,8 @@ class Governor:
             return ctx, []
         except Denied as denied:
             return ctx, denied.reasons
+        except RecursionError:
+            return ctx, ["query too complex: it nests too deeply to analyse; simplify it or split it"]
         except Exception as err:  # fail closed on anything unexpected, and say so
             log.exception("internal error while governing a query")
             return ctx, [f"internal error while governing the query ({type(err).__name__}: {err}); denied"]

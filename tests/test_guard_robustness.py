@@ -90,3 +90,24 @@ def test_resolver_and_judge_never_fail_inside(dialect):
             failures.append((sql, f"{type(err).__name__}: {err}"))
     assert analysed > 1000
     assert not failures, f"{len(failures)} crashes, e.g. {failures[:5]}"
+
+
+def test_function_allowlists_are_what_their_engines_say():
+    """Every function on a dialect's allowlist exists in that engine and is marked there as free of
+    side effects (DuckDB) or immutable / stable (PostgreSQL), and none is on govern's denylist."""
+    import duckdb
+
+    from govern.sql.safety import DENIED_FUNCTIONS, FUNCTION_LISTS
+
+    def listed(dialect):
+        return [line.strip() for line in (FUNCTION_LISTS / f"{dialect}.txt").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+
+    for dialect in ("duckdb", "postgres", "sqlite"):
+        names = listed(dialect)
+        assert len(names) > 100 and not [n for n in names if DENIED_FUNCTIONS.match(n)]
+    rows = duckdb.connect().execute("SELECT function_name, bool_or(has_side_effects) FROM duckdb_functions() "
+                                    "GROUP BY 1").fetchall()
+    effects = dict(rows)
+    harmless = {"random", "uuid", "uuidv4", "uuidv7", "gen_random_uuid", "error"}
+    assert all(name in effects and (not effects[name] or name in harmless) for name in listed("duckdb"))

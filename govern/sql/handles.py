@@ -8,7 +8,7 @@ a grouping over the raw text carries PII out in a form no detector sees, or
 answers a guess. So the governed relation does not carry the raw text at all:
 it carries a handle,
 
-    ⟦gv1:<table>.<column>:<key>:<mac>⟧
+    [gv1:<table>.<column>:<key>:<mac>]
 
 where ``<key>`` is the row's primary key and ``<mac>`` a keyed digest of the
 rest (computed by the engine with the secret bound as a query parameter, so
@@ -32,13 +32,14 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-OPEN, CLOSE = "\u27e6", "\u27e7"
+# ASCII, so a handle survives any cast the query makes (to BLOB, to a narrow encoding).
+OPEN, CLOSE = "[", "]"
 VERSION = "gv1"
+MARK = OPEN + VERSION + ":"
 MAC_CHARS = 24
 DOMAIN = "govern-handle/"  # keeps handle digests apart from hash-mask digests
 # Non-greedy key: a key holding ':' still parses, because the MAC and the closing bracket end it.
-HANDLE = re.compile(re.escape(OPEN) + VERSION + r":([^:\s" + OPEN + CLOSE + r"]+)\.([^:\s" + OPEN + CLOSE
-                    + r"]+):(.*?):([a-p]{" + str(MAC_CHARS) + "})" + re.escape(CLOSE), re.DOTALL)
+HANDLE = re.compile(r"\[gv1:([^:\s\[\]]+)\.([^:\s\[\]]+):([^\[\]]*?):([a-p]{" + str(MAC_CHARS) + r"})\]", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def payload(table: str, column: str) -> str:
 
 def handle_expression(table: str, column: str, key_column: exp.Expression, value: exp.Expression,
                       keyed_hash, dialect: str) -> exp.Expression:
-    """``CASE WHEN value IS NULL THEN NULL ELSE '⟦gv1:t.c:' || key || ':' || mac || '⟧' END``.
+    """``CASE WHEN value IS NULL THEN NULL ELSE '[gv1:t.c:' || key || ':' || mac || ']' END``.
 
     ``keyed_hash(expr)`` is the engine's keyed digest of ``expr`` (hex text), with the
     secret as a query parameter; ``key_column`` is the row's primary key.
@@ -92,7 +93,7 @@ def mac(secret: str, table: str, column: str, key: str) -> str:
 
 def find(text: str, secret: str) -> list[tuple[re.Match, Handle]]:
     """The verified handles in ``text`` (matches that do not verify are left out)."""
-    if OPEN not in text:
+    if MARK not in text:
         return []
     out = []
     for match in HANDLE.finditer(text):
@@ -104,7 +105,7 @@ def find(text: str, secret: str) -> list[tuple[re.Match, Handle]]:
 
 def replace(text: str, secret: str, texts: dict[Handle, str], missing: str) -> str:
     """``text`` with every verified handle replaced by its (masked) text, or ``missing``."""
-    if OPEN not in text:
+    if MARK not in text:
         return text
     pieces, last = [], 0
     for match, handle in find(text, secret):

@@ -131,6 +131,8 @@ class Judge:
             return True
         if isinstance(node, exp.Column):
             return self.column_leakproof(node)
+        if isinstance(node, (exp.And, exp.Or)):
+            return all(self.leakproof(leaf) for leaf in _connected(node))  # iterative: long chains are flat
         if isinstance(node, CONNECTIVES):
             return all(self.leakproof(child) for child in node.iter_expressions())
         if isinstance(node, COMPARISONS):
@@ -297,6 +299,18 @@ class Judge:
                 type_name, _ = self.columns.get(output.base, (None, True))
                 return bool(type_name and _DATE.match(type_name.strip()))
         return True
+
+
+def _connected(node: exp.Expression) -> list[exp.Expression]:
+    """The operands of a chain of one connective (a AND b AND c ...), without recursion."""
+    kind, out, stack = type(node), [], [node]
+    while stack:
+        current = stack.pop()
+        if type(current) is kind:
+            stack += [current.expression, current.this]
+        else:
+            out.append(current)
+    return out
 
 
 def _ends_in_escape(pattern: str) -> bool:

@@ -260,6 +260,7 @@ class _Resolver:
         self.ref_by_node: dict[int, Reference] = {}
         self.projections: dict[int, Output] = {}  # id(select-list item) -> its output
         self.projecting: set[int] = set()
+        self.aliases: dict[int, dict[str, exp.Alias]] = {}
 
     def run(self, tree: exp.Expression) -> Analysis:
         root = self.build(tree, None, "root")
@@ -719,15 +720,17 @@ class _Resolver:
         select = frame.node
         if not isinstance(select, exp.Select):
             return None
-        found = None
-        for projection in select.expressions:
-            if isinstance(projection, exp.Alias) and projection.alias.lower() == name:
-                if _inside(node, projection):
-                    return None  # `SELECT x + 1 AS x`: the x inside is not the alias
-                found = projection
-                break
+        aliases = self.aliases.get(id(select))
+        if aliases is None:  # indexed once per block: a wide select list stays linear
+            aliases = self.aliases[id(select)] = {}
+            for projection in select.expressions:
+                if isinstance(projection, exp.Alias):
+                    aliases.setdefault(projection.alias.lower(), projection)
+        found = aliases.get(name)
         if found is None:
             return None
+        if _inside(node, found):
+            return None  # `SELECT x + 1 AS x`: the x inside is not the alias
         return self.projection_output(frame, found)
 
     def set_output(self, frame: Scope, name: str) -> Output | None:
@@ -819,6 +822,7 @@ class _Resolver:
         if not arms:
             return []
         width = len(arms[0])
+        self.budget.spend(width * len(arms))
         if any(len(arm) != width for arm in arms):
             self.problem("the arms of a set operation return different numbers of columns")
             return []
@@ -904,6 +908,7 @@ class _Resolver:
             for item in star.args.get("replace") or ():
                 if isinstance(item, exp.Alias):
                     replaced[item.alias.lower()] = item
+        self.budget.spend(len(outputs))  # a star's width is work too (chained stars double it per level)
         result = []
         for output in outputs:
             if output.name in excluded:
@@ -924,6 +929,7 @@ class _Resolver:
             for reference in self.by_item.get(id(item), ()):
                 binding = self.bind(reference)
                 if binding is not None:
+                    self.budget.spend(len(binding.reads))
                     out |= binding.reads
             for nested in self.nested_by_item.get(id(item), ()):
                 out |= self.total(nested)
@@ -988,6 +994,7 @@ def _width(node: exp.Values) -> int:
 def _renamed(inner: list[Output], columns: list[str] | None, resolver: _Resolver) -> list[Output]:
     if not columns:
         return inner
+    resolver.budget.spend(len(inner))
     visible = [o for o in inner if not o.hidden]
     if len(columns) > len(visible):
         resolver.problem(f"a column alias list names {len(columns)} columns of a source that has {len(visible)}")
