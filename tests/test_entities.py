@@ -476,3 +476,18 @@ def test_demo_shows_entity_scopes(quiet_gov, demo_duckdb):
     assert "entity customer" in text and "order_items (order_items -> orders -> customers)" in text
     assert "customer-account-manager-own-book" in text and "customer-support-agent-assigned" in text
     assert '"customers"."account_manager_id" = 1' in text
+
+
+def test_several_scopes_on_a_member_table_are_one_semi_join(quiet_gov, demo_duckdb):
+    """Two scopes of one principal on a member table combine into one semi-join on the OR of
+    their key sets; the rows are those of the OR of the two semi-joins (no dangling keys here)."""
+    both = Principal("x", ["sales_rep", "support_agent"], {"region": "EU", "tenant": "acme", "employee_id": 21})
+    decision = quiet_gov.check_sql("SELECT id FROM orders", both)
+    assert decision.sql.count('"orders"."customer_id" IN (SELECT "customers"."id"') == 1
+    assert " OR \"customers\".\"id\" IN (SELECT \"assignments\".\"customer_id\"" in decision.sql
+    expected = demo_duckdb.execute(
+        "SELECT id FROM orders WHERE region = 'EU' AND customer_id IN (SELECT id FROM customers WHERE tenant = 'acme') "
+        "AND (customer_id IN (SELECT id FROM customers WHERE account_manager_id = 21) "
+        "     OR customer_id IN (SELECT customer_id FROM assignments WHERE agent_id = 21))").fetchall()
+    got = demo_duckdb.execute(decision.sql, decision.params or None).fetchall()
+    assert sorted(got) == sorted(expected) and got

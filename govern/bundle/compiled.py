@@ -60,6 +60,11 @@ class EntityBinding:
     key: str  # its key column
     path: tuple[Hop, ...]  # () on the key table itself
     scopes: tuple[CompiledFilter, ...]
+    # Per scope, the scope as a predicate on the key table (None: every instance), and the
+    # table reference of each hop's target: several scopes of a member combine into one
+    # semi-join, `customer_id IN (SELECT id FROM customers WHERE s1 OR id IN (lookup))`.
+    key_predicates: tuple = ()
+    hop_tables: tuple = ()
 
 
 @dataclass

@@ -66,13 +66,16 @@ def compile_entities(rules: RulesFile, catalog: Catalog, where: Where, unique, p
             continue  # an entity without scopes governs nothing (like a table without row filters)
         targets = [(entity.table, ())] + list(entity.members)
         for table, path in targets:
+            hops = tuple(table_ref(catalog.table(hop.target)) for hop in path)
             binding = EntityBinding(
                 entity=entity.name, table=entity.table.name, key=entity.key, path=path,
                 scopes=tuple(
                     CompiledFilter(rule.id, table.name, role_set(rule.roles), False,
-                                   key_predicate.copy() if not path else _member_predicate(path, keyset, catalog))
+                                   key_predicate.copy() if not path else member_predicate(path, hops, keyset))
                     for rule, keyset, key_predicate in compiled
                 ),
+                key_predicates=tuple(None if keyset is None else key_predicate for rule, keyset, key_predicate in compiled),
+                hop_tables=hops,
             )
             policies.setdefault(table.name.lower(), TablePolicy()).entities.append(binding)
     return problems
@@ -184,17 +187,29 @@ def _checked(text: str, table: Table, catalog: Catalog, dialect: str, at: str, p
     return predicate
 
 
-def _member_predicate(path: tuple[Hop, ...], keyset, catalog: Catalog) -> exp.Expression:
+def member_predicate(path: tuple[Hop, ...], hop_tables: tuple[exp.Table, ...], keyset) -> exp.Expression:
     """``h1.col IN (SELECT h1.target_col FROM h1.target WHERE h2.col IN (... <key set>))``."""
     if keyset is None:
         return exp.true()
     last = path[-1]
     predicate = _in(column_ref(last.table, last.column), keyset.copy() if isinstance(keyset, exp.Expression) else [k.copy() for k in keyset])
-    for hop in reversed(path[:-1]):
+    for hop, target in reversed(list(zip(path[:-1], hop_tables[:-1]))):
         step = exp.Select(expressions=[column_ref(hop.target, hop.target_column)]).from_(
-            table_ref(catalog.table(hop.target)), copy=False).where(predicate, copy=False)
+            target.copy(), copy=False).where(predicate, copy=False)
         predicate = _in(column_ref(hop.table, hop.column), step)
     return predicate
+
+
+def combined_member_predicate(binding: EntityBinding, scopes: list[CompiledFilter]) -> exp.Expression | None:
+    """Several scopes of one member table as one semi-join on a key set that ORs them, or None
+    when they cannot be combined (a scope meaning every instance, or no key predicates)."""
+    index = {id(s): i for i, s in enumerate(binding.scopes)}
+    predicates = [binding.key_predicates[index[id(s)]] for s in scopes] if binding.key_predicates else []
+    if not binding.path or len(predicates) < 2 or any(p is None for p in predicates):
+        return None
+    keyset = exp.Select(expressions=[column_ref(binding.table, binding.key)]).from_(
+        binding.hop_tables[-1].copy(), copy=False).where(exp.or_(*(p.copy() for p in predicates), copy=False), copy=False)
+    return member_predicate(binding.path, binding.hop_tables, keyset)
 
 
 def _in(column: exp.Expression, keyset) -> exp.Expression:

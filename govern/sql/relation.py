@@ -20,6 +20,7 @@ from govern.bundle.compiled import CompiledFilter, CompiledMask, TablePolicy
 from govern.bundle.grants import TableAccess
 from govern.principal import Principal
 from govern.errors import Denied
+from govern.bundle.entities import combined_member_predicate
 from govern.sql.binding import bind, principal_placeholders
 from govern.sql.handles import handle_expression
 from govern.sql.portable import portable
@@ -96,7 +97,10 @@ def row_predicate(policy: TablePolicy, roles: frozenset[str]) -> tuple[exp.Expre
         if not scopes:
             conjuncts.append(exp.false())
         elif not any(_is_true(s.predicate) for s in scopes):
-            conjuncts.append(exp.or_(*(s.predicate.copy() for s in scopes), copy=False))
+            # several scopes on a member table: one semi-join on the OR of their key sets (a
+            # planner turns it into one join; OR-ed IN subqueries it cannot)
+            combined = combined_member_predicate(binding, scopes) if len(scopes) > 1 else None
+            conjuncts.append(combined if combined is not None else exp.or_(*(s.predicate.copy() for s in scopes), copy=False))
     if not conjuncts:
         return None, used
     if any(_is_false(c) for c in conjuncts):
