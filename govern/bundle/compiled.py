@@ -95,6 +95,9 @@ class CompiledMask:
     keep_last: int = 4
     replacement: str = "[REDACTED]"
     expression: exp.Expression | None = None  # `expression` masks: parsed at load
+    label: str | None = None  # the PII type a classification mask stands for (`<EMAIL_ADDRESS_...>`)
+    prefix: str = "***"  # what a partial mask shows before the kept characters
+    hash_chars: int = 16  # hex characters a typed hash keeps
 
     def applies_to(self, roles: frozenset[str]) -> bool:
         if roles & self.except_roles:

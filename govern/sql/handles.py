@@ -77,6 +77,11 @@ DIGITS, LETTERS = "0123456789", "ghijklmnop"
 TRANSLATE_DIALECTS = frozenset({"postgres", "duckdb", "spark", "databricks", "snowflake", "trino", "presto", "oracle"})
 
 
+def letters(value: exp.Expression, dialect: str) -> exp.Expression:
+    """``value`` (hex text) with its digits written as letters g-p."""
+    return _letters(value, dialect)
+
+
 def _letters(value: exp.Expression, dialect: str) -> exp.Expression:
     if dialect in TRANSLATE_DIALECTS:
         return exp.Anonymous(this="translate", expressions=[value, exp.Literal.string(DIGITS), exp.Literal.string(LETTERS)])

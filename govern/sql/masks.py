@@ -12,6 +12,7 @@ from sqlglot import exp
 
 from govern.bundle.compiled import CompiledMask
 from govern.errors import Denied
+from govern.sql.handles import letters
 
 # Dialects where govern knows how to compute the keyed hash inside the engine.
 HASH_DIALECTS = frozenset({"duckdb", "postgres", "sqlite"})
@@ -38,16 +39,47 @@ def mask_expression(mask: CompiledMask, column: exp.Column, column_type: str, di
     if mask.kind == "redact":
         return exp.Literal.string(mask.replacement)
     if mask.kind == "partial":
-        tail = exp.Right(this=text_cast(column.copy()), expression=exp.Literal.number(mask.keep_last))
+        # Never more than half of the value's characters: a short value is masked whole.
+        text = text_cast(column.copy())
+        half = exp.Cast(this=exp.IntDiv(this=exp.Length(this=text.copy()), expression=exp.Literal.number(2)),
+                        to=exp.DataType.build("INT"))
+        kept = exp.Least(this=exp.Literal.number(mask.keep_last), expressions=[half])
+        tail = exp.Right(this=text, expression=kept)
         # A fixed prefix hides the length; `||` keeps NULL as NULL.
-        return exp.DPipe(this=exp.Literal.string("***"), expression=tail, safe=False) if mask.keep_last else (
-            exp.If(this=exp.Is(this=column.copy(), expression=exp.Null()), true=exp.Null(), false=exp.Literal.string("***"))
-        )
+        return exp.DPipe(this=exp.Literal.string(mask.prefix), expression=tail, safe=False) if mask.keep_last else (
+            _unless_null(column, exp.Literal.string(mask.prefix)))
     if mask.kind == "hash":
         return _keyed_hash(column, dialect)
+    if mask.kind == "placeholder":
+        # A typed placeholder with a short keyed tag: equal values read the same, different ones
+        # differ, across rows, columns and queries; the tag says nothing about the value.
+        if dialect not in HASH_DIALECTS:
+            return _unless_null(column, exp.Literal.string(f"<{mask.label}>"))
+        tag = letters(exp.Substring(this=keyed_hash(column, dialect), start=exp.Literal.number(1),
+                                    length=exp.Literal.number(6)), dialect)
+        return _unless_null(column, _concat(exp.Literal.string(f"<{mask.label}_"), tag, exp.Literal.string(">")))
+    if mask.kind == "typed_hash":
+        if dialect not in HASH_DIALECTS:
+            return _unless_null(column, exp.Literal.string(f"<{mask.label}>"))
+        digest = exp.Substring(this=keyed_hash(column, dialect), start=exp.Literal.number(1),
+                               length=exp.Literal.number(mask.hash_chars))
+        return _unless_null(column, _concat(exp.Literal.string(f"<{mask.label}:"), digest, exp.Literal.string(">")))
+    if mask.kind == "redact_value":
+        return _unless_null(column, exp.Literal.string(mask.replacement))
     if mask.kind == "expression":
         return mask.expression.copy()  # its columns were qualified with the scanned table at load
     raise Denied(f"mask {mask.id!r} has unknown kind {mask.kind!r}")
+
+
+def _unless_null(column: exp.Column, value: exp.Expression) -> exp.Expression:
+    return exp.Case(ifs=[exp.If(this=exp.Is(this=column.copy(), expression=exp.Null()), true=exp.Null())], default=value)
+
+
+def _concat(*parts: exp.Expression) -> exp.Expression:
+    out = parts[0]
+    for part in parts[1:]:
+        out = exp.DPipe(this=out, expression=part, safe=False)
+    return out
 
 
 def _keyed_hash(column: exp.Column, dialect: str) -> exp.Expression:

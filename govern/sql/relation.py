@@ -63,6 +63,7 @@ class RelationTemplate:
     filtered: bool = False  # it has a row predicate (rows are hidden from this role set)
     handles: tuple[str, ...] = ()  # free-text columns shown as opaque handles
     hashed: tuple[str, ...] = ()  # columns under a hash mask (they need the hash key)
+    masked: tuple[str, ...] = ()  # columns under any mask (explicit or from their classification)
 
 
 def row_predicate(policy: TablePolicy, roles: frozenset[str]) -> tuple[exp.Expression | None, list[CompiledFilter]]:
@@ -151,10 +152,39 @@ def handle_key_column(table: Table, access: TableAccess, policy: TablePolicy, ro
     return key.name
 
 
+def classification_masks(table: Table, policy: TablePolicy, roles: frozenset[str], revealed, operators) -> dict[str, CompiledMask]:
+    """Masks that follow the catalog's classification: a column classified as a PII type
+    (``pii: EMAIL_ADDRESS``) is masked at the scan for every principal without the reveal grant
+    for that type, with the bundle's operator for it (``pii.operators``), unless an explicit
+    column mask rule applies to the principal's roles. ``revealed(type)`` says whether the
+    principal may see the type; ``operators`` maps type (or "default") to its operator."""
+    out: dict[str, CompiledMask] = {}
+    for column in table.columns:
+        kind = column.pii
+        name = column.name.lower()
+        if not kind or revealed(kind) or any(m.applies_to(roles) for m in policy.masks.get(name, ())):
+            continue
+        op = operators.get(kind) or operators.get("default")
+        operator = getattr(op, "operator", "placeholder")
+        common = dict(id=f"classification:{table.name}.{column.name}:{kind}", table=table.name, column=column.name,
+                      roles=None, except_roles=frozenset(), label=kind)
+        if operator == "redact":
+            out[name] = CompiledMask(kind="redact_value", replacement=op.replacement, **common)
+        elif operator == "partial":
+            out[name] = CompiledMask(kind="partial", keep_last=op.keep_last, prefix=op.prefix, **common)
+        elif operator == "hash":
+            out[name] = CompiledMask(kind="typed_hash", hash_chars=op.length, **common)
+        else:  # placeholder, pseudonym: a typed placeholder with a keyed tag
+            out[name] = CompiledMask(kind="placeholder", **common)
+    return out
+
+
 def build_template(table: Table, access: TableAccess, policy: TablePolicy, roles: frozenset[str], dialect: str,
-                   plan: dict[str, str] | None = None) -> RelationTemplate:
-    """The governed relation of ``table``; ``plan`` (free_text_plan) says how free text is shown."""
+                   plan: dict[str, str] | None = None, classified: dict[str, CompiledMask] | None = None) -> RelationTemplate:
+    """The governed relation of ``table``; ``plan`` (free_text_plan) says how free text is shown,
+    ``classified`` (classification_masks) masks what no explicit rule masks."""
     plan = plan or {}
+    classified = classified or {}
     qualifier = exp.to_identifier(table.name, quoted=True)
     applied: list[str] = []
     masks: list[CompiledMask] = []
@@ -162,6 +192,7 @@ def build_template(table: Table, access: TableAccess, policy: TablePolicy, roles
     projections = []
     handles: list[str] = []
     hashed: list[str] = []
+    masked: list[str] = []
     for name in access.permitted:
         column = table.column(name)
         ref = exp.Column(this=exp.to_identifier(column.name, quoted=True), table=qualifier.copy())
@@ -176,10 +207,12 @@ def build_template(table: Table, access: TableAccess, policy: TablePolicy, roles
             projections.append(exp.alias_(handle, exp.to_identifier(column.name, quoted=True)))
             handles.append(column.name.lower())
             continue
-        mask = next((m for m in policy.masks.get(name.lower(), ()) if m.applies_to(roles)), None)
+        mask = next((m for m in policy.masks.get(name.lower(), ()) if m.applies_to(roles)), None) or classified.get(
+            name.lower())
         if mask is None:
             projections.append(ref)
             continue
+        masked.append(column.name.lower())
         applied.append(mask.id)
         masks.append(mask)
         uses_key = uses_key or mask.kind == "hash"
@@ -197,7 +230,8 @@ def build_template(table: Table, access: TableAccess, policy: TablePolicy, roles
     needs += tuple((m.id, name) for m in masks if m.expression is not None for _, name in principal_placeholders(m.expression))
     attributes = tuple(sorted({name for _, name in principal_placeholders(select)}))
     return RelationTemplate(select, tuple([f.id for f in filters] + applied), uses_key, needs, attributes,
-                            filtered=predicate is not None, handles=tuple(handles), hashed=tuple(hashed))
+                            filtered=predicate is not None, handles=tuple(handles), hashed=tuple(hashed),
+                            masked=tuple(masked))
 
 
 def instantiate(template: RelationTemplate, principal: Principal, alias: exp.TableAlias) -> exp.Subquery:

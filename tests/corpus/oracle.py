@@ -288,6 +288,7 @@ VIEWS: dict[str, dict[str, dict[str, str]]] = {
 }
 
 _HASH_RE = re.compile(r"\{HASH:([a-z_][a-z0-9_]*)\}")
+_PARTIAL_RE = re.compile(r"'\*\*\*' \|\| RIGHT\(([a-z_][a-z0-9_]*), (\d+)\)")
 
 
 def _sql_str(s: str) -> str:
@@ -305,6 +306,13 @@ def render(sql: str, engine: str, base: str, key: str = HASH_KEY) -> str:
             return f"sha256({_sql_str(key)} || CAST({col} AS VARCHAR))"
         raise ValueError(engine)
 
+    def partial_expr(m: re.Match) -> str:
+        # a partial mask never shows more than half of a value's characters
+        col, keep = m.group(1), m.group(2)
+        half = f"LENGTH({col}) / 2" if engine == "postgres" else f"LENGTH({col}) // 2"
+        return f"'***' || RIGHT({col}, LEAST({keep}, {half}))"
+
+    sql = _PARTIAL_RE.sub(partial_expr, sql)
     return _HASH_RE.sub(hash_expr, sql).replace("{base}", base)
 
 

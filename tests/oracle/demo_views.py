@@ -78,7 +78,9 @@ class Masks:
         return f"CAST({lit(replacement)} AS VARCHAR) AS {col}"
 
     def partial(self, col: str, keep_last: int) -> str:
-        return f"'***' || RIGHT({col}, {keep_last}) AS {col}"
+        # never more than half of the value's characters
+        half = f"LENGTH({col}) // 2" if self.dialect == "duckdb" else f"LENGTH({col}) / 2"
+        return f"'***' || RIGHT({col}, LEAST({keep_last}, {half})) AS {col}"
 
     def hash(self, col: str) -> str:
         key = lit(self.hash_key)

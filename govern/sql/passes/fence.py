@@ -76,10 +76,9 @@ def _column_facts(ctx: SqlContext, templates) -> dict[tuple[int, str], tuple[str
     """(reference, column) -> (catalog type, masked) for every column of every governed reference."""
     facts: dict[tuple[int, str], tuple[str | None, bool]] = {}
     for index, (ref, template) in enumerate(zip(ctx.references, templates)):
-        policy = ctx.bundle.table_policy(ref.table.name)
         for column in ref.table.columns:
             name = column.name.lower()
-            masked = any(m.applies_to(ctx.roles) for m in policy.masks.get(name, ()))
+            masked = name in template.masked
             if name in template.handles:
                 facts[(index, name)] = ("VARCHAR", False)  # a handle: text govern computes, cannot raise
             else:

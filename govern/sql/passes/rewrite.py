@@ -13,7 +13,7 @@ from sqlglot import exp
 from govern.errors import Denied
 from govern.sql.decision import SqlContext
 from govern.sql.relation import (FENCE_DIALECTS, RelationTemplate, Rendered, binding_key, build_template,
-                                 free_text_plan, missing_attributes, render)
+                                 classification_masks, free_text_plan, missing_attributes, render)
 
 STAND_IN = "SELECT 1"
 
@@ -58,6 +58,16 @@ def opaque_free_text(ctx: SqlContext) -> bool:
     return not all(bundle.grants.allowed(ctx.roles, f"pii:{t}", "reveal") for t in bundle.rules.pii.entities)
 
 
+def table_classification(ctx: SqlContext, table) -> dict:
+    """Masks the catalog's PII classification puts on ``table`` for the principal (relation.classification_masks)."""
+    if not any(c.pii for c in table.columns):
+        return {}
+    bundle = ctx.bundle
+    return classification_masks(table, bundle.table_policy(table.name), ctx.roles,
+                                lambda kind: bundle.grants.allowed(ctx.roles, f"pii:{kind}", "reveal"),
+                                bundle.rules.pii.operators)
+
+
 def table_plan(ctx: SqlContext, table) -> dict[str, str]:
     """How the principal sees each free-text column of ``table`` (relation.free_text_plan)."""
     if not any(c.free_text for c in table.columns):
@@ -74,7 +84,7 @@ def relation_template(ctx: SqlContext, table) -> RelationTemplate:
     template = bundle.templates.get(key)
     if template is None:
         template = build_template(table, bundle.grants.table_access(ctx.roles, table), bundle.table_policy(table.name),
-                                  ctx.roles, ctx.dialect, table_plan(ctx, table))
+                                  ctx.roles, ctx.dialect, table_plan(ctx, table), table_classification(ctx, table))
         bundle.templates.put(key, template)
     return template
 
