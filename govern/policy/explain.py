@@ -23,7 +23,7 @@ from govern.principal import Principal
 from govern.sql.decision import SqlContext
 from govern.sql.passes import PASSES, authorize, cap_rows, check_statement, emit, parse, resolve, verify_output
 from govern.sql.relation import build_template, instantiate, row_predicate
-from govern.sql.passes.rewrite import rewrite, table_plan
+from govern.sql.passes.rewrite import rewrite, table_classification, table_plan
 
 STAGES = (("parse", parse), ("check_statement", check_statement), ("resolve", resolve), ("authorize", authorize))
 
@@ -94,8 +94,9 @@ def explain(bundle: Bundle, sql: str, principal: Principal | dict, dialect: str 
         table = ref.table
         policy = bundle.table_policy(table.name)
         access = bundle.grants.table_access(roles, table)
-        template = build_template(table, access, _annotated(policy), roles, dialect, table_plan(ctx, table))
-        _comment_masks(template.select, policy, roles, access.permitted)
+        classified = table_classification(ctx, table)
+        template = build_template(table, access, _annotated(policy), roles, dialect, table_plan(ctx, table), classified)
+        _comment_masks(template.select, policy, roles, access.permitted, classified)
         alias = ref.node.args.get("alias") or exp.TableAlias(this=ref.node.this)
         relation = instantiate(template, principal, alias)
         relation.add_comments([_relation_comment(table.name, access.permitted, table, policy, roles)])
@@ -135,17 +136,23 @@ def _is_true(node: exp.Expression) -> bool:
     return isinstance(node, exp.Boolean) and node.this is True
 
 
-def _comment_masks(select: exp.Expression, policy: TablePolicy, roles: frozenset[str], permitted) -> None:
+def _comment_masks(select: exp.Expression, policy: TablePolicy, roles: frozenset[str], permitted,
+                   classified: dict | None = None) -> None:
     applied = {}
     for name in permitted:
         mask = next((m for m in policy.masks.get(name.lower(), ()) if m.applies_to(roles)), None)
+        mask = mask or (classified or {}).get(name.lower())
         if mask is not None:
             applied[name.lower()] = mask
     for sel in select.find_all(exp.Select):
         for projection in sel.expressions:
             if isinstance(projection, exp.Alias) and projection.alias.lower() in applied:
                 mask = applied[projection.alias.lower()]
-                projection.add_comments([_safe(f"mask {mask.id} ({mask.kind})")])
+                if mask.label is not None:  # from the catalog's classification, not a rule
+                    note = f"mask {mask.id}: classified pii:{mask.label}, no reveal grant ({mask.kind})"
+                else:
+                    note = f"mask {mask.id} ({mask.kind})"
+                projection.add_comments([_safe(note)])
 
 
 def _relation_comment(name: str, permitted, table, policy: TablePolicy, roles: frozenset[str]) -> str:

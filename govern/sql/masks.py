@@ -56,7 +56,7 @@ def mask_expression(mask: CompiledMask, column: exp.Column, column_type: str, di
         if dialect not in HASH_DIALECTS:
             return _unless_null(column, exp.Literal.string(f"<{mask.label}>"))
         tag = letters(exp.Substring(this=keyed_hash(column, dialect), start=exp.Literal.number(1),
-                                    length=exp.Literal.number(6)), dialect)
+                                    length=exp.Literal.number(10)), dialect)
         return _unless_null(column, _concat(exp.Literal.string(f"<{mask.label}_"), tag, exp.Literal.string(">")))
     if mask.kind == "typed_hash":
         if dialect not in HASH_DIALECTS:
