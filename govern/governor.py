@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # the engine loads Presidio and spaCy: imported in pii_engine
 log = logging.getLogger("govern")
 
 DEFAULT_AUDIT_PATH = Path("audit") / "trail.jsonl"
+UNCLASSIFIED_NOTE = ("the catalog is not classified (introspected, no column has a PII type): every string value in "
+                     "the results is scanned for PII until it is (govern catalog classify)")
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,9 @@ class Governor:
             raise QueryFailed(decision.model_copy(update={"audit_id": record.event_id}), f"{type(err).__name__}: {message}") from None
         try:
             rows, pii, needs_review = self._resolve_handles(ctx, rows, conn)
+            if ctx.bundle.unclassified:
+                rows, more, review = self._scan_all_strings(ctx, rows, conn)
+                pii, needs_review = _sum_counts([pii, more]), needs_review or review
         except Exception as err:  # the text could not be fetched or masked: withhold the rows, never show them raw
             record = self.audit.record(action="execute", error=f"free text could not be resolved ({type(err).__name__})",
                                        **self._sql_record(ctx, decision, started, correlation_id))
@@ -228,6 +233,7 @@ class Governor:
             dialect=ctx.dialect,
             params=[ctx.handle_key] * _parameter_count(ctx) if allowed and ctx.uses_key else [],
             bundle_hash=ctx.bundle.content_hash,
+            notes=[UNCLASSIFIED_NOTE] if ctx.bundle.unclassified else [],
         )
 
     @staticmethod
@@ -237,7 +243,7 @@ class Governor:
         return dict(
             principal=ctx.principal.summary(),
             decision="rewrite" if decision.allowed else "deny",
-            reasons=decision.reasons,
+            reasons=decision.reasons + decision.notes,
             input_text=text,
             input_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
             tables=decision.tables,
@@ -372,6 +378,26 @@ class Governor:
                          hash_key=state.hash_key, handle_key=state.hash_key or self._handle_secret,
                          roles=state.bundle.grants.expand_roles(tuple(principal.roles)), uses_handles=True)
         return self._resolve_handles(ctx, rows, conn, masked=masked)
+
+    def _scan_all_strings(self, ctx: SqlContext, rows: list[tuple], conn: Any):
+        """An unclassified catalog: no mask can follow a classification, so every string of the
+        result is scanned and masked with the principal's reveals (fail closed until classified)."""
+        from govern.sql import unmask
+
+        strings: list[str] = []
+        for row in rows:
+            for value in row:
+                unmask.strings_in(value, strings)
+        if not strings:
+            return rows, {}, False
+        from govern.pii.sources import source_names
+
+        names = source_names(conn, ctx.bundle, ctx.dialect)
+        masked = self.pii_engine(ctx.bundle).mask_many(list(dict.fromkeys(strings)),
+                                                       reveal=self.revealed_types(ctx.principal, ctx.bundle), known_names=names)
+        shown = dict(zip(dict.fromkeys(strings), (m.text for m in masked)))
+        out = [tuple(unmask.replace_strings(v, lambda text: shown.get(text, text)) for v in row) for row in rows]
+        return out, _sum_counts(m.masked_counts for m in masked), any(m.needs_review for m in masked)
 
     def _resolve_handles(self, ctx: SqlContext, rows: list[tuple], conn: Any, masked: bool = True):
         """Replace the opaque free-text handles in ``rows`` by the masked text of their rows.

@@ -215,3 +215,22 @@ def test_explain_names_the_classification(clinic):
     assert "classification:patients.email:EMAIL_ADDRESS" in decision.policies
     e = explain(gov.bundle, "SELECT name, email FROM patients", gov.principal("ben"), hash_key=TEST_HASH_KEY)
     assert "classification" in e.annotated_sql and "EMAIL_ADDRESS" in e.annotated_sql
+
+
+def test_an_unclassified_introspected_catalog_scans_every_string_then_classification_masks(tmp_path, clinic):
+    """Introspected from the database, the catalog has no PII types: every string of a result is
+    scanned (and the decision says so); once classified (catalog.yaml), masks follow the classes."""
+    from govern.bundle import Catalog
+
+    conn, _, _ = clinic("duckdb")
+    introspected = Catalog.introspect(conn)
+    assert not any(c.pii for t in introspected for c in t.columns)
+    gov = Governor.from_path(CLINIC, audit=tmp_path / "t.jsonl", hash_key=TEST_HASH_KEY, catalog=introspected)
+    assert gov.bundle.unclassified
+    result = gov.execute(conn, "SELECT id, ssn, email FROM patients ORDER BY id", gov.principal("ana"))
+    assert any("not classified" in note for note in result.decision.notes)
+    shown = repr(result.rows)
+    assert not [raw for (t, _, c), raw in clinic_data.RAW.items() if t == "patients" and c in ("ssn", "email")
+                and raw and raw in shown]
+    classified = Governor.from_path(CLINIC, audit=tmp_path / "t2.jsonl", hash_key=TEST_HASH_KEY)
+    assert not classified.bundle.unclassified and not classified.check_sql("SELECT 1", classified.principal("ana")).notes

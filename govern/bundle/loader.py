@@ -45,6 +45,13 @@ class Bundle:
     renders: BoundedCache = field(default_factory=lambda: BoundedCache(8192), compare=False, repr=False)
 
     @property
+    def unclassified(self) -> bool:
+        """An introspected catalog nobody classified: no column carries a PII type, so no mask can
+        follow a classification, and until it is classified every string in results is scanned."""
+        return self.external_catalog and bool(self.rules.pii.entities) and not any(
+            c.pii for t in self.catalog for c in t.columns)
+
+    @property
     def allowed_functions(self) -> frozenset[str]:
         return frozenset(f.lower() for f in self.rules.limits.functions)
 

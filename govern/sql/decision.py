@@ -35,6 +35,7 @@ class SqlDecision(BaseModel):
     dialect: str
     params: list[str] = Field(default=[], exclude=True)  # the hash key: never serialized
     bundle_hash: str | None = None
+    notes: list[str] = []  # what the caller should know beyond allow / deny (e.g. an unclassified catalog)
 
     def __repr__(self) -> str:  # params hold a secret: keep it out of reprs and logs
         return (f"SqlDecision(allowed={self.allowed}, reasons={self.reasons}, policies={self.policies}, "
