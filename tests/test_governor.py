@@ -250,3 +250,15 @@ def test_free_text_handles_are_resolved_inside_nested_values(gov, demo_duckdb):
 @pytest.mark.parametrize("sql", ["SELECT id, body FROM support_tickets ORDER BY id", "SELECT id, body FROM support_tickets ORDER BY 1"])
 def test_free_text_with_ordering_by_other_columns_is_fine(gov, sql):
     assert gov.check_sql(sql, gov.principal("sam")).allowed
+
+
+def test_result_masking_is_not_an_oracle(gov, demo_duckdb):
+    """A string the query supplies itself is never masked: a guessed name comes back as written
+    whether or not somebody of that name exists (masking only applies to values from the data)."""
+    ada = gov.principal("ada")  # reveals no PII type: every name in free text is masked for her
+    real = demo_duckdb.execute("SELECT name FROM customers ORDER BY id LIMIT 1").fetchone()[0]
+    made_up = "Zebulon Quackenbush"
+    assert not demo_duckdb.execute("SELECT count(*) FROM customers WHERE name = ?", [made_up]).fetchone()[0]
+    sql = f"SELECT '{real}' AS a, '{made_up}' AS b, body FROM support_tickets ORDER BY id LIMIT 1"
+    row = gov.execute(demo_duckdb, sql, ada).rows[0]
+    assert row[0] == real and row[1] == made_up

@@ -213,8 +213,21 @@ class Judge:
                 self.family(node.this) == self.output_family(out)
         if node.args.get("unnest") or node.args.get("field"):
             return False
-        return all(isinstance(v, (exp.Literal, exp.Null, exp.Boolean)) and self.compatible(node.this, v)
-                   for v in node.expressions)
+        family = self.family(node.this)  # once: an IN list can hold tens of thousands of constants
+        if family is None:
+            return False
+        for value in node.expressions:
+            if isinstance(value, exp.Null):
+                continue
+            if isinstance(value, exp.Literal):
+                if (TEXT if value.is_string else NUMERIC) == family:
+                    continue
+                if value.is_string and family == TEMPORAL and is_date_literal(value.this, self.date_only(node.this)):
+                    continue
+            elif isinstance(value, exp.Boolean) and family == BOOLEAN:
+                continue
+            return False
+        return True
 
     def constant_temporal(self, node: exp.Expression) -> bool:
         """The clock, or a valid date / timestamp literal (`DATE '2024-01-01'`, CAST('...' AS DATE))."""

@@ -37,13 +37,20 @@ MAX_DEPTH = 512
 
 
 def _require_bounded_depth(tree) -> None:
-    stack = [(tree, 1)]
-    while stack:
-        node, depth = stack.pop()
+    """Deny a tree deeper than MAX_DEPTH, level by level (a wide IN list is one level, cheaply)."""
+    level, depth = [tree], 1
+    while level:
         if depth > MAX_DEPTH:
             raise Denied(f"the query nests more than {MAX_DEPTH} levels deep (a long chain of operators or "
                          "subqueries); write long lists of alternatives as IN (...)")
-        stack.extend((child, depth + 1) for child in node.iter_expressions())
+        following = []
+        for node in level:
+            for value in node.args.values():
+                if isinstance(value, list):
+                    following.extend(v for v in value if hasattr(v, "args"))
+                elif hasattr(value, "args"):
+                    following.append(value)
+        level, depth = following, depth + 1
 
 
 def _require_valid_unicode(sql: str) -> None:
