@@ -234,3 +234,42 @@ def test_an_unclassified_introspected_catalog_scans_every_string_then_classifica
                 and raw and raw in shown]
     classified = Governor.from_path(CLINIC, audit=tmp_path / "t2.jsonl", hash_key=TEST_HASH_KEY)
     assert not classified.bundle.unclassified and not classified.check_sql("SELECT 1", classified.principal("ana")).notes
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_introspect_classify_then_masks_follow(engine, clinic, tmp_path):
+    """`govern catalog classify` on the clinic database proposes the PII classes from names and
+    sampled values (and free text for the notes); a bundle using the proposed catalog masks them."""
+    from govern.bundle import Catalog
+    from govern.classify import catalog_yaml, classify
+    from govern.pii import PiiEngine
+
+    conn, gov, _ = clinic(engine)
+    schema = "clinic" if engine == "postgres" else None
+    catalog = Catalog.introspect(conn, schema)
+    proposals = {(p.table, p.column): p for p in classify(conn, catalog, PiiEngine(gov.bundle.rules.pii), dialect=engine)}
+    if engine == "postgres":
+        conn.commit()
+    for (table, column), kind in CLASSIFIED.items():
+        assert proposals[(table, column)].pii == kind, (table, column, proposals[(table, column)])
+    assert proposals[("notes", "body")].free_text
+    assert not proposals[("appointments", "reason")].pii and not proposals[("appointments", "reason")].free_text
+    bundle = tmp_path / "clinic"
+    shutil.copytree(CLINIC, bundle)
+    (bundle / "catalog.yaml").write_text(catalog_yaml(catalog, list(proposals.values())))
+    classified = Governor.from_path(bundle, audit=tmp_path / "t.jsonl", hash_key=TEST_HASH_KEY)
+    got = dict(rows(classified, conn, "SELECT id, email FROM patients", "ana", engine))
+    assert all(v is None or PLACEHOLDER.match(v) for v in got.values()) and got
+
+
+def test_catalog_classify_cli(tmp_path, clinic):
+    from govern.cli import main
+
+    conn, _, _ = clinic("sqlite")
+    path = tmp_path / "copy.sqlite"
+    conn.execute(f"VACUUM INTO '{path}'")
+    out = tmp_path / "catalog.yaml"
+    assert main(["catalog", "classify", "--db", str(path), "-o", str(out), "--policies", str(CLINIC)]) == 0
+    text = out.read_text()
+    assert "pii: US_SSN" in text and "free_text: true" in text and "sampled values" in text
+    assert main(["catalog", "classify", "--db", str(tmp_path / "missing.duckdb")]) == 2
