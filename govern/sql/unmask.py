@@ -120,3 +120,20 @@ def strings_in(value: Any, into: list[str]) -> None:
     elif isinstance(value, (list, tuple, set, frozenset)):
         for v in value:
             strings_in(v, into)
+
+
+def stored_positions(analysis, width: int) -> frozenset[int]:
+    """Positions of the result columns whose value *is* a stored column of a governed table,
+    unchanged (every arm of a set operation included), per the resolver's lineage of the
+    query's outermost block. Empty when the lineage does not line up with the result."""
+    root = getattr(analysis, "root", None)
+    outputs = [o for o in getattr(root, "outputs", None) or () if not o.hidden]
+    if not outputs or len(outputs) != width:
+        return frozenset()
+
+    def stored(output) -> bool:
+        if output.alternatives:
+            return all(stored(o) for o in output.alternatives)
+        return output.base is not None and not output.hidden
+
+    return frozenset(i for i, output in enumerate(outputs) if stored(output))
