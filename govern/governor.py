@@ -432,12 +432,13 @@ class Governor:
         for row in rows:
             for value in row:
                 unmask.strings_in(value, strings)
-        found = unmask.collect(strings, ctx.handle_key)
+        scope = unmask.handle_scope(ctx.roles)
+        found = unmask.collect(strings, ctx.handle_key, scope)
         if not found:
             return rows, {}, False
         raw = unmask.fetch(conn, ctx, found, cursor_for)
         if not masked:
-            out = [tuple(unmask.replace_strings(v, lambda text: unmask.substitute(text, ctx.handle_key, raw)) for v in row)
+            out = [tuple(unmask.replace_strings(v, lambda text: unmask.substitute(text, ctx.handle_key, scope, raw)) for v in row)
                    for row in rows]
             return out, {}, False
         texts = list(raw.values())
@@ -447,7 +448,7 @@ class Governor:
         masked = self.pii_engine(ctx.bundle).mask_many(texts, reveal=self.revealed_types(ctx.principal, ctx.bundle),
                                                        known_names=names)
         shown = dict(zip(raw.keys(), (m.text for m in masked)))
-        out = [tuple(unmask.replace_strings(v, lambda text: unmask.substitute(text, ctx.handle_key, shown)) for v in row)
+        out = [tuple(unmask.replace_strings(v, lambda text: unmask.substitute(text, ctx.handle_key, scope, shown)) for v in row)
                for row in rows]
         return out, _sum_counts(m.masked_counts for m in masked), any(m.needs_review for m in masked)
 

@@ -165,6 +165,9 @@ class Limits(Strict):
     max_analysis_steps: int = Field(default=500_000, ge=1_000)
     # Longest query text accepted (characters).
     max_query_chars: int = Field(default=100_000, ge=100)
+    # Most base-table references one query may make (each becomes a governed relation, so
+    # this also bounds the size of the governed SQL and of its check).
+    max_table_references: int = Field(default=64, ge=1)
 
 
 class Settings(Strict):
