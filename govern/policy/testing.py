@@ -36,7 +36,7 @@ from xml.etree import ElementTree as ET
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from govern.bundle.yaml_source import YamlProblem, load_yaml
-from govern.errors import GovernError, QueryDenied
+from govern.errors import Denied, GovernError, QueryDenied
 from govern.principal import Principal
 
 KINDS = ("allowed", "denied", "row_filter", "mask", "entity_scope", "pii_passage", "retrieval")
@@ -745,7 +745,10 @@ class Runner:
 
     # -- passages ----------------------------------------------------------------
     def _passage(self, case: Case, principal: Principal) -> Outcome:
-        masked = self.gov.mask_text(case.passage, principal, context=case.context, conversation=case.conversation)
+        try:
+            masked = self.gov.mask_text(case.passage, principal, context=case.context, conversation=case.conversation)
+        except Denied as denied:  # a principal that does not fit the bundle's attribute schema
+            return Outcome("passage", False, list(denied.reasons), detail={"reasons": list(denied.reasons)})
         found = masked.counts
         masked_counts = masked.masked_counts
         revealed = {t: n - masked_counts.get(t, 0) for t, n in found.items() if n - masked_counts.get(t, 0) > 0}
