@@ -37,8 +37,9 @@ def register(subparsers) -> None:
     lint.add_argument("--strict", action="store_true", help="same as --fail-on warning")
     lint.set_defaults(policy_func=cmd_lint)
 
-    test = sub.add_parser("test", help="run the bundle's policy tests (DIR/tests/*.yaml) on the demo database",
-                          description="Exit 0 when every case passes, 1 when one fails, 2 when the bundle does not load.")
+    test = sub.add_parser("test", help="run the bundle's policy tests (DIR/tests/*.yaml) on the demo data (DuckDB or PostgreSQL)",
+                          description="Exit 0 when every case passes, 1 when one fails or errors, 2 when the bundle does not "
+                                      "load or --db names no usable database.")
     test.add_argument("directory", help="policy bundle directory (its tests/ folder holds the test files)")
     test.add_argument("--format", choices=("text", "json", "junit"), default="text")
     test.add_argument("--output", "-o", metavar="FILE", help="write the report (json/junit) to FILE instead of stdout")

@@ -13,11 +13,17 @@ file and line) is documented in ``docs/policy-authoring.md``::
           allowed: true
           same_as: SELECT id, region, tenant FROM customers WHERE region = 'EU' AND tenant = 'acme'
 
-SQL cases run on the demo database (``govern.demo.dataset``) through
-``Governor.execute``, so rows are masked exactly as an application sees them.
-``same_as`` is an oracle query run on the raw tables with the policy written
-by hand; the governed rows must equal its rows as a multiset (as a list with
-``ordered: true``).
+Every SQL case is executed on the target database (the demo data, ``govern.demo.dataset``,
+in DuckDB or loaded into a fresh PostgreSQL database) through ``Governor.execute``, so rows
+are masked exactly as an application sees them. ``same_as`` is an oracle query run on the
+raw tables with the policy written by hand; the governed rows must equal its rows as a
+multiset (as a list with ``ordered: true``).
+
+Which expectation keys a case may use, and how each is evaluated, is one table:
+``CHECKERS[(input, key)]`` (input: sql, passage, retrieve, entity). The loader accepts
+exactly its keys per input (anything else is an error at its line) and the runner calls
+exactly its checkers; a check that cannot be evaluated (``Unevaluable``) makes the case an
+error, never a pass.
 """
 
 from __future__ import annotations
