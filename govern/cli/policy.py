@@ -45,7 +45,7 @@ def register(subparsers) -> None:
     test.add_argument("--output", "-o", metavar="FILE", help="write the report (json/junit) to FILE instead of stdout")
     test.add_argument("--db", metavar="PATH|URL", help="where the SQL cases run: a demo DuckDB file (it must exist), or "
                       "postgresql://... (the demo data is loaded into a fresh database of a random name there, dropped "
-                      "afterwards; oracles in PostgreSQL); default a cached demo DuckDB file")
+                      "afterwards; `{postgres: ...}` oracles run there, DuckDB ones on a DuckDB copy); default a cached demo DuckDB file")
     test.add_argument("--coverage", action="store_true", help="also list the grants, row filters, masks, entity scopes "
                       "and document rules no case exercised")
     test.add_argument("-k", dest="select", metavar="TEXT", help="only cases whose name or file contains TEXT")
