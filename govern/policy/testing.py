@@ -387,9 +387,10 @@ def expectation_problems(case: Case) -> list[tuple[str, str]]:
                 out.append((key, f"`{key}` modifies {' or '.join(MODIFIERS[key])}, which the case does not expect"))
         elif (case.input, key) not in CHECKERS:
             inputs = sorted(i for (i, k) in CHECKERS if k == key)
-            out.append((key, f"expectation `{key}` is not evaluated for a {case.input} case "
+            article = "an" if case.input[0] in "aeiou" else "a"
+            out.append((key, f"expectation `{key}` is not evaluated for {article} {case.input} case "
                              f"({'it applies to ' + ', '.join(inputs) + ' cases' if inputs else 'no case evaluates it'}; "
-                             f"a {case.input} case accepts: {', '.join(sorted(accepted_keys(case.input)))})"))
+                             f"{article} {case.input} case accepts: {', '.join(sorted(accepted_keys(case.input)))})"))
     if case.expect.allowed is False:
         for key in given:
             if key not in ON_DENIED and key not in MODIFIERS:

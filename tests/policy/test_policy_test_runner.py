@@ -41,7 +41,7 @@ def test_every_expectation_key_has_a_checker_for_some_input():
 
 @pytest.mark.parametrize("case, line, message", [
     ("    entity: {entity: customer}\n    expect: {keys: [ALL], needs_review: false}", 5,
-     "expectation `needs_review` is not evaluated for a entity case"),
+     "expectation `needs_review` is not evaluated for an entity case"),
     ("    sql: SELECT id FROM customers\n    expect:\n      allowed: true\n      text: hello", 7,
      "expectation `text` is not evaluated for a sql case (it applies to passage cases"),
     ("    sql: SELECT id FROM customers\n    expect:\n      row_count: 3\n      ordered: true", 7,
