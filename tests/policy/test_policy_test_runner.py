@@ -195,3 +195,9 @@ def test_the_checker_table_is_documented():
         keys = sorted(k for i, k in CHECKERS if i == input_name)
         row = next(line for line in doc.splitlines() if line.startswith(f"| `{input_name}` |"))
         assert sorted(k for k in keys) == sorted(set(k for k in keys if f"`{k}`" in row)), (input_name, [k for k in keys if f"`{k}`" not in row])
+
+
+def test_db_naming_an_unreachable_postgresql_server_is_exit_2(capsys):
+    code = main(["policy", "test", str(POLICIES), "--db", "postgresql://postgres@127.0.0.1:1/test", "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("govern policy test: --db: cannot connect to PostgreSQL"), err
