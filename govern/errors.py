@@ -54,3 +54,11 @@ class QueryFailed(GovernError):
         self.decision = decision
         self.message = message
         super().__init__(f"query failed: {message}")
+
+
+class InvalidPrincipal(Denied):
+    """A principal does not fit the bundle's attribute schema (principals.yaml ``attributes:``).
+
+    ``reasons`` name each attribute and what is wrong with it
+    (``attribute clinic_id must be an integer, got 'one'``); the request is denied.
+    """
