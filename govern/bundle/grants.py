@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import casbin
+from casbin.util import glob_match_func as casbin_glob_match
 
 from govern.bundle.catalog import Table
 from govern.bundle.yaml_source import YamlProblem, read_text
@@ -194,18 +195,30 @@ def _cycles(edges: dict[str, list[tuple[str, int]]]) -> list[list[tuple[str, int
 
 
 class Grants:
+    """The grants of one bundle, answering casbin's enforce from a view of the lines indexed by role.
+
+    casbin stays the grant language: check_model holds the model to govern's shape (and runs
+    casbin on a probe), and the role hierarchy (``g`` lines) is casbin's role manager. The
+    ``p`` lines are not loaded into a casbin enforcer: adding n lines there costs n^2 (every
+    line is compared with all before it) and every enforce scans all of them. For that model,
+    enforce((roles), obj, act) is "some line of a held role, for act, whose object pattern
+    globMatches obj, allows, and none denies", so the lines are indexed by (role, action) at
+    load (RoleIndex) and enforce reads only the principal's roles' lines, matching patterns
+    with casbin's own globMatch. tests/policy/test_grant_index.py proves it decides like
+    casbin's enforcer over random grant sets.
+    """
+
     def __init__(self, model_path: Path, rules: list[list[str]]):
-        self._enforcer = casbin.Enforcer(str(model_path))
         policies = [r[1:] for r in rules if r[0] == "p"]
         groupings = [r[1:] for r in rules if r[0] == "g"]
-        if policies:
-            self._enforcer.add_policies(policies)
+        self._enforcer = casbin.Enforcer(str(model_path))  # the role hierarchy only
         if groupings:
             self._enforcer.add_grouping_policies(groupings)
+        self._index = RoleIndex(policies)
         self.roles: frozenset[str] = frozenset(p[0] for p in policies) | frozenset(x for g in groupings for x in g)
         # casbin evaluates matchers with simpleeval, which calls ast.parse; CPython 3.11
         # raises "AST constructor recursion depth mismatch" when threads do that at
-        # once. Enforcer calls happen only on cache misses, so one lock costs little.
+        # once. The role manager is called only on cache misses, so one lock costs little.
         self._lock = threading.Lock()
         # lru_cache on bound methods keeps caches per instance and dies with it.
         self.expand_roles = lru_cache(maxsize=4096)(self._expand_roles)
@@ -221,13 +234,91 @@ class Grants:
         return frozenset(expanded)
 
     def _allowed(self, roles: frozenset[str], obj: str, act: str) -> bool:
-        with self._lock:
-            return bool(self._enforcer.enforce(roles, obj, act))
+        return self._index.enforce(roles, obj, act)
 
     def _table_access(self, roles: frozenset[str], table: Table) -> TableAccess:
         permitted = tuple(c.name for c in table.columns if self.allowed(roles, f"{table.name}.{c.name}".lower(), "select"))
         lowered = {p.lower() for p in permitted}
         return TableAccess(permitted, frozenset(c.name.lower() for c in table.columns if c.name.lower() not in lowered))
+
+
+# Object names and patterns made only of these characters compare literally under casbin's
+# globMatch (wcmatch: no wildcard, class, brace, escape or path separator among them).
+_LITERAL = re.compile(r"^[A-Za-z0-9_.$:-]+$")
+
+
+class RoleIndex:
+    """``p`` lines (role, object pattern, action, effect) indexed by (role, action).
+
+    Per (role, action): literal objects in a dict; patterns whose part before the first
+    ``.`` is literal (``customers.*``) by that part, the table; other patterns in a list.
+    A literal object (``customers.email``) can only match a literal line equal to it, a
+    pattern filed under its own table part, or one of the other patterns; an object
+    with any other character is matched against every line of the role, by globMatch.
+    """
+
+    def __init__(self, policies: list[list[str]]):
+        self._lines: dict[tuple[str, str], _RoleLines] = {}
+        for sub, obj, act, eft in policies:
+            lines = self._lines.get((sub, act))
+            if lines is None:
+                lines = self._lines[(sub, act)] = _RoleLines()
+            lines.add(obj, eft == "allow")
+
+    def enforce(self, roles, obj: str, act: str) -> bool:
+        """casbin's decision for the request (roles, obj, act) under govern's model."""
+        literal = bool(_LITERAL.match(obj))
+        head = obj.split(".", 1)[0]
+        allow = False
+        for role in roles:
+            lines = self._lines.get((role, act))
+            if lines is None:
+                continue
+            for allows in lines.matching(obj, literal, head):
+                if not allows:
+                    return False  # deny overrides
+                allow = True
+        return allow
+
+
+class _RoleLines:
+    __slots__ = ("literal", "by_table", "other")
+
+    def __init__(self) -> None:
+        self.literal: dict[str, list[bool]] = {}
+        self.by_table: dict[str, list[tuple[str, bool]]] = {}
+        self.other: list[tuple[str, bool]] = []
+
+    def add(self, pattern: str, allows: bool) -> None:
+        if _LITERAL.match(pattern):
+            self.literal.setdefault(pattern, []).append(allows)
+            return
+        head, dot, _ = pattern.partition(".")
+        if dot and head and _LITERAL.match(head):
+            self.by_table.setdefault(head, []).append((pattern, allows))
+        else:
+            self.other.append((pattern, allows))
+
+    def matching(self, obj: str, literal: bool, head: str):
+        """The effects (True: allow) of the lines whose pattern globMatches ``obj``."""
+        if literal:
+            yield from self.literal.get(obj, ())
+            candidates = self.by_table.get(head, ())
+        else:
+            candidates = [(p, a) for p, effects in self.literal.items() for a in effects]
+            candidates += [line for lines in self.by_table.values() for line in lines]
+        for pattern, allows in candidates:
+            if glob_match(obj, pattern):
+                yield allows
+        for pattern, allows in self.other:
+            if glob_match(obj, pattern):
+                yield allows
+
+
+@lru_cache(maxsize=65536)
+def glob_match(obj: str, pattern: str) -> bool:
+    """casbin's globMatch (the model's matcher function), cached."""
+    return bool(casbin_glob_match(obj, pattern))
 
 
 def _key_line(text: str, key: str) -> int | None:
