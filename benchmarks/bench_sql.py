@@ -1,7 +1,7 @@
 """check_sql against a bare sqlglot parse + generate of the same query, side by side in one run.
 
 For every corpus query (../shared/corpus/text2sql/queries.jsonl) and one principal
-of that database's test bundle, take the median of N timed runs of
+of that database's test bundle, take the median of N timed runs (the cases taking turns run by run) of
   bare:     sqlglot.parse_one(sql, read=d).sql(dialect=d)
   governed: gov.check_sql(sql, principal, dialect=d)   (null audit sink)
 interleaved so machine noise hits both alike, and print the distribution of the
@@ -36,13 +36,16 @@ CORPUS = ROOT.parent / "shared" / "corpus" / "text2sql" / "queries.jsonl"
 BUNDLES = ROOT / "tests" / "corpus" / "policies"
 
 
-def median_ns(fn, repeat: int) -> float:
-    times = []
+def interleaved_medians_ns(fns, repeat: int) -> list[float]:
+    """Median time of each function, the functions taking turns run by run: load from other
+    processes on the machine falls on all of them alike, not on whichever ran during a burst."""
+    times: list[list[int]] = [[] for _ in fns]
     for _ in range(repeat):
-        t = time.perf_counter_ns()
-        fn()
-        times.append(time.perf_counter_ns() - t)
-    return statistics.median(times)
+        for fn, out in zip(fns, times):
+            t = time.perf_counter_ns()
+            fn()
+            out.append(time.perf_counter_ns() - t)
+    return [statistics.median(t) for t in times]
 
 
 def main() -> None:
@@ -76,10 +79,11 @@ def main() -> None:
             for _ in range(2):  # warm caches on both sides
                 sqlglot.parse_one(sql, read=dialect).sql(dialect=dialect)
                 gov.check_sql(sql, who, dialect=dialect)
-            bare = median_ns(lambda: sqlglot.parse_one(sql, read=dialect).sql(dialect=dialect), args.repeat)
-            governed = median_ns(lambda: gov.check_sql(sql, who, dialect=dialect), args.repeat)
-            with_audit = median_ns(lambda: audited[db].check_sql(sql, who, dialect=dialect), args.repeat)
-            fast = median_ns(lambda: unverified[db].check_sql(sql, who, dialect=dialect), args.repeat)
+            bare, governed, with_audit, fast = interleaved_medians_ns([
+                lambda: sqlglot.parse_one(sql, read=dialect).sql(dialect=dialect),
+                lambda: gov.check_sql(sql, who, dialect=dialect),
+                lambda: audited[db].check_sql(sql, who, dialect=dialect),
+                lambda: unverified[db].check_sql(sql, who, dialect=dialect)], args.repeat)
             fast_ratios.append(fast / bare)
             ratios.append(governed / bare)
             bare_us.append(bare / 1000)

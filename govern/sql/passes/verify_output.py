@@ -40,7 +40,7 @@ from govern.sql.decision import SqlContext
 from govern.sql.dialect import parse as parse_sql
 from govern.sql.dialect import tokenize
 from govern.sql.passes.resolve import defining_cte
-from govern.sql.safety import ALLOWED_ANONYMOUS, DENIED_FUNCTIONS, DENIED_TYPED, dialect_functions
+from govern.sql.safety import ALLOWED_ANONYMOUS, DENIED_FUNCTIONS, DENIED_TYPED
 
 
 def _denied(name: str) -> bool:
@@ -123,7 +123,7 @@ def verify_output(ctx: SqlContext) -> None:
         return
     if tokens_vouch(ctx.skeleton_sql, ctx.tree, ctx.dialect):
         return
-    check_round_trip(ctx.skeleton_sql, ctx.tree, ctx.dialect, dialect_functions(ctx.dialect) | ctx.bundle.allowed_functions)
+    check_round_trip(ctx.skeleton_sql, ctx.tree, ctx.dialect, ctx.bundle.functions(ctx.dialect))
 
 
 def check_round_trip(sql: str, tree: exp.Expression, dialect: str, allowed: frozenset[str] = ALLOWED_ANONYMOUS) -> None:
