@@ -75,17 +75,12 @@ def _case_sensitive_quotes(dialect: str) -> bool:
 
 
 def _authorize_columns(ctx: SqlContext) -> list[str]:
-    from govern.sql.passes.rewrite import table_plan
-
-    grants = ctx.bundle.grants
     tables: dict[int, tuple[int, TableInfo]] = {}
     withheld: set[str] = set()
     for index, ref in enumerate(ctx.references):
-        access = grants.table_access(ctx.roles, ref.table)
-        plan = table_plan(ctx, ref.table)
-        hidden = {name for name, shown in plan.items() if shown == "withheld"}
-        withheld |= {f"{ref.table.name}.{name}".lower() for name in hidden}
-        tables[id(ref.node)] = (index, table_info(ref.table, access, hidden))
+        info, hidden = table_facts(ctx, ref.table)
+        withheld |= hidden
+        tables[id(ref.node)] = (index, info)
     ctes = {id(node): cte for node, cte in ctx.cte_bindings}
     limit = ctx.bundle.rules.limits.max_analysis_steps
     try:
@@ -107,6 +102,22 @@ def _authorize_columns(ctx: SqlContext) -> list[str]:
         else:
             reasons.append(f"column {label} is not permitted for roles {roles}")
     return reasons
+
+
+def table_facts(ctx: SqlContext, table) -> tuple[TableInfo, frozenset[str]]:
+    """What the resolver needs of ``table`` for the principal's roles, and its withheld free-text
+    columns (``table.column``, lower case); built once per table x role set x dialect of the
+    bundle (the grants and the free-text plan do not change while the bundle is in force)."""
+    from govern.sql.passes.rewrite import table_plan
+
+    key = ("authorize", table.name, ctx.roles, ctx.dialect)
+    facts = ctx.bundle.templates.get(key)
+    if facts is None:
+        access = ctx.bundle.grants.table_access(ctx.roles, table)
+        hidden = {name for name, shown in table_plan(ctx, table).items() if shown == "withheld"}
+        facts = (table_info(table, access, hidden), frozenset(f"{table.name}.{name}".lower() for name in hidden))
+        ctx.bundle.templates.put(key, facts)
+    return facts
 
 
 def table_info(table, access, withheld: set[str] = frozenset()) -> TableInfo:

@@ -60,7 +60,7 @@ def opaque_free_text(ctx: SqlContext) -> bool:
 
 def table_classification(ctx: SqlContext, table) -> dict:
     """Masks the catalog's PII classification puts on ``table`` for the principal (relation.classification_masks)."""
-    if not any(c.pii for c in table.columns):
+    if not table.has_pii:
         return {}
     bundle = ctx.bundle
     return classification_masks(table, bundle.table_policy(table.name), ctx.roles,
@@ -70,7 +70,7 @@ def table_classification(ctx: SqlContext, table) -> dict:
 
 def table_plan(ctx: SqlContext, table) -> dict[str, str]:
     """How the principal sees each free-text column of ``table`` (relation.free_text_plan)."""
-    if not any(c.free_text for c in table.columns):
+    if not table.has_free_text:
         return {}
     bundle = ctx.bundle
     return free_text_plan(table, bundle.grants.table_access(ctx.roles, table), bundle.table_policy(table.name),
