@@ -326,6 +326,12 @@ class Runner:
         self.engine, self.conn, self.schema = engine, conn, schema
 
     def run(self, sql: str, params: list, role: str | None = None, settings: dict | None = None) -> float:
+        return self._run(sql, params, role, settings)[0]
+
+    def rows(self, sql: str, params: list, role: str | None = None, settings: dict | None = None) -> list:
+        return self._run(sql, params, role, settings)[1]
+
+    def _run(self, sql: str, params: list, role: str | None, settings: dict | None) -> tuple[float, list]:
         if self.engine == "postgres":
             import psycopg
             if role:
@@ -336,14 +342,14 @@ class Runner:
                 cur = psycopg.RawCursor(self.conn)
                 t = time.perf_counter()
                 cur.execute(sql, params or None)
-                cur.fetchall()
-                return time.perf_counter() - t
+                rows = cur.fetchall()
+                return time.perf_counter() - t, rows
             finally:
                 if role:
                     self.conn.execute("RESET ROLE")
         t = time.perf_counter()
-        self.conn.execute(sql, params or None).fetchall()
-        return time.perf_counter() - t
+        rows = self.conn.execute(sql, params or None).fetchall()
+        return time.perf_counter() - t, rows
 
     def uses_index(self, sql: str, params: list, role: str | None = None, settings: dict | None = None) -> bool:
         if self.engine == "postgres":
@@ -441,11 +447,13 @@ def run_engine(runner: Runner, gov: Governor, principals, roles, cases, cap, arg
                     print(f"  -- {v}: {text}")
             times = {v: [] for v in variants}
             failed = {}
-            for v, (text, params, role) in variants.items():  # warm-up (and a first check that it runs)
+            answers = {}
+            for v, (text, params, role) in variants.items():  # warm-up, and the rows each variant returns
                 try:
-                    runner.run(text, params, role, settings)
+                    answers[v] = runner.rows(text, params, role, settings)
                 except Exception as error:  # a timeout: recorded, not timed again
                     failed[v] = f"{type(error).__name__}: {str(error).splitlines()[0]}"
+            same = len({repr(sorted(map(repr, rows))) for rows in answers.values()}) <= 1
             for _ in range(max(args.repeat, 1)):
                 for v, (text, params, role) in variants.items():
                     if v not in failed:
@@ -453,6 +461,7 @@ def run_engine(runner: Runner, gov: Governor, principals, roles, cases, cap, arg
             med = {v: (statistics.median(ts) * 1000 if ts else args.timeout * 1000) for v, ts in times.items()}
             index = {v: runner.uses_index(text, params, role, settings) for v, (text, params, role) in variants.items()}
             row = {"engine": engine, "principal": pid, "shape": name, "ms": med, "index": index, "failed": failed,
+                   "same_rows": same,
                    "gov_hand": med["governed"] / med["hand"] if med["hand"] else None,
                    "gov_rls": med["governed"] / med["rls"] if med.get("rls") else None}
             out.append(row)
@@ -476,6 +485,9 @@ def summary(results: list[dict]) -> None:
         within = sum(1 for x in ratios if x <= target)
         print(f"| {label} | {statistics.median(ratios):.2f}× | {max(ratios):.2f}× | {within} of {len(ratios)} "
               f"(≤ {target}×) | {len(ratios)} |")
+    differ = [r for r in results if not r.get("denied") and not r["same_rows"]]
+    print(f"\nCases where the variants return different rows: {len(differ)}"
+          + "".join(f"\n  {r['engine']} {r['principal']} {r['shape']}" for r in differ))
     denied = sum(1 for r in results if r.get("denied"))
     print(f"\n{denied} (principal, shape, engine) cases denied by the bundle (not timed).")
     lost = [r for r in results if not r.get("denied") and r["engine"] == "postgres"
