@@ -391,6 +391,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="statement timeout, seconds (PostgreSQL)")
     parser.add_argument("--json", default=None, help="also write the cases to this file")
     parser.add_argument("--show-sql", action="store_true", help="print each variant's SQL")
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema and roles (to read plans)")
     args = parser.parse_args()
     n = {k: max(40, int(v * args.scale)) for k, v in BASE_ROWS.items()}
     schema = f"bench_exec_{secrets.token_hex(4)}"
@@ -416,7 +417,8 @@ def main() -> int:
                 print(f"\n{engine}: built in {time.perf_counter() - t0:.1f} s")
                 results += run_engine(Runner(engine, conn, schema), gov, principals, roles, cases, cap, args)
             finally:
-                cleanup(conn, engine, schema, pids)
+                if not (args.keep and engine == "postgres"):
+                    cleanup(conn, engine, schema, pids)
                 conn.close()
     summary(results)
     if args.json:

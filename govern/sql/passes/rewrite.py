@@ -84,7 +84,8 @@ def relation_template(ctx: SqlContext, table) -> RelationTemplate:
     template = bundle.templates.get(key)
     if template is None:
         template = build_template(table, bundle.grants.table_access(ctx.roles, table), bundle.table_policy(table.name),
-                                  ctx.roles, ctx.dialect, table_plan(ctx, table), table_classification(ctx, table))
+                                  ctx.roles, ctx.dialect, table_plan(ctx, table), table_classification(ctx, table),
+                                  catalog=bundle.catalog)
         bundle.templates.put(key, template)
     return template
 
