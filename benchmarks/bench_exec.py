@@ -389,6 +389,8 @@ def main() -> int:
     parser.add_argument("--principals", default=None, help="comma-separated ids (default: all demo principals)")
     parser.add_argument("--shapes", default=None, help="comma-separated prefixes of shape names")
     parser.add_argument("--timeout", type=float, default=60.0, help="statement timeout, seconds (PostgreSQL)")
+    parser.add_argument("--duckdb-threads", type=int, default=1,
+                        help="DuckDB worker threads (default 1: steadier timings on a shared machine)")
     parser.add_argument("--json", default=None, help="also write the cases to this file")
     parser.add_argument("--show-sql", action="store_true", help="print each variant's SQL")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema and roles (to read plans)")
@@ -413,6 +415,7 @@ def main() -> int:
                     conn.execute(f"SET statement_timeout = {int(args.timeout * 1000)}")
                     conn.execute(f"SET search_path TO {schema}")
                 else:
+                    conn.execute(f"SET threads = {args.duckdb_threads}")
                     conn.execute(f"USE memory.{schema}")
                 print(f"\n{engine}: built in {time.perf_counter() - t0:.1f} s")
                 results += run_engine(Runner(engine, conn, schema), gov, principals, roles, cases, cap, args)
