@@ -8,7 +8,8 @@ foreign-key and date indexes) in a schema of its own with a random suffix
 principal (policies/principals.yaml) and every query shape (point lookups, FK
 filters, key joins, top-10, GROUP BY, correlated EXISTS, a predicate that is
 not leakproof, and the demo questions of govern/demo/questions.py) it times,
-interleaved, the median of ``--repeat`` runs of
+interleaved, the median of at least ``--repeat`` runs (more for fast queries,
+up to ``--budget`` seconds per variant and 41 runs) of
 
 governed
     ``Governor.check_sql(sql, principal, dialect).sql`` (the bundle's rewrite,
@@ -42,6 +43,7 @@ import argparse
 import dataclasses
 import json
 import os
+import random
 import re
 import secrets
 import shutil
@@ -369,7 +371,7 @@ class Runner:
                     self.conn.execute("RESET ROLE")
             return bool(re.search(r"Index (Only )?Scan|Bitmap Index Scan", plan))
         plan = "\n".join(str(r[-1]) for r in self.conn.execute("EXPLAIN " + sql, params or None).fetchall())
-        return "INDEX_SCAN" in plan
+        return "Index Scan" in plan or "INDEX_SCAN" in plan
 
 
 def connect(engine: str):
@@ -388,6 +390,8 @@ def main() -> int:
     parser.add_argument("--engines", default="postgres,duckdb")
     parser.add_argument("--principals", default=None, help="comma-separated ids (default: all demo principals)")
     parser.add_argument("--shapes", default=None, help="comma-separated prefixes of shape names")
+    parser.add_argument("--budget", type=float, default=0.3,
+                        help="seconds per variant: fast cases get more rounds (at most 41), never fewer than --repeat")
     parser.add_argument("--timeout", type=float, default=60.0, help="statement timeout, seconds (PostgreSQL)")
     parser.add_argument("--duckdb-threads", type=int, default=1,
                         help="DuckDB worker threads (default 1: steadier timings on a shared machine)")
@@ -459,8 +463,15 @@ def run_engine(runner: Runner, gov: Governor, principals, roles, cases, cap, arg
                 except Exception as error:  # a timeout: recorded, not timed again
                     failed[v] = f"{type(error).__name__}: {str(error).splitlines()[0]}"
             same = len({repr(sorted(map(repr, rows))) for rows in answers.values()}) <= 1
-            for _ in range(max(args.repeat, 1)):
-                for v, (text, params, role) in variants.items():
+            # at least --repeat rounds; more for fast queries (up to --budget seconds per variant), so a
+            # sub-millisecond case is a median of many runs rather than of 5 noisy ones
+            slowest = max([runner.run(text, params, role, settings) for v, (text, params, role) in variants.items()
+                           if v not in failed] or [1.0])
+            rounds = max(args.repeat, min(41, int(args.budget / max(slowest, 1e-6))))
+            order = list(variants.items())
+            for _ in range(rounds):
+                random.shuffle(order)  # no variant always runs first (or right after another)
+                for v, (text, params, role) in order:
                     if v not in failed:
                         times[v].append(runner.run(text, params, role, settings))
             med = {v: (statistics.median(ts) * 1000 if ts else args.timeout * 1000) for v, ts in times.items()}
