@@ -8,8 +8,8 @@ foreign-key and date indexes) in a schema of its own with a random suffix
 principal (policies/principals.yaml) and every query shape (point lookups, FK
 filters, key joins, top-10, GROUP BY, correlated EXISTS, a predicate that is
 not leakproof, and the demo questions of govern/demo/questions.py) it times,
-interleaved, the median of at least ``--repeat`` runs (more for fast queries,
-up to ``--budget`` seconds per variant and 41 runs) of
+interleaved, the median of at least ``--repeat`` runs (more for fast variants,
+up to ``--budget`` seconds and 41 runs each) of
 
 governed
     ``Governor.check_sql(sql, principal, dialect).sql`` (the bundle's rewrite,
@@ -465,13 +465,16 @@ def run_engine(runner: Runner, gov: Governor, principals, roles, cases, cap, arg
             same = len({repr(sorted(map(repr, rows))) for rows in answers.values()}) <= 1
             # at least --repeat rounds; more for fast queries (up to --budget seconds per variant), so a
             # sub-millisecond case is a median of many runs rather than of 5 noisy ones
-            order = list(variants.items())
-            started, rounds = time.perf_counter(), 0
-            while rounds < args.repeat or (rounds < 41 and time.perf_counter() - started < args.budget * len(order)):
-                rounds += 1
-                random.shuffle(order)  # no variant always runs first (or right after another)
+            # at least --repeat runs each; a fast variant runs more (up to --budget seconds, 41 runs), so a
+            # millisecond query is a median of many runs even when another variant takes seconds
+            warm = {v: runner.run(text, params, role, settings) for v, (text, params, role) in variants.items()
+                    if v not in failed}
+            target = {v: max(args.repeat, min(41, int(args.budget / max(t, 1e-6)))) for v, t in warm.items()}
+            order = [item for item in variants.items() if item[0] not in failed]
+            while any(len(times[v]) < target[v] for v, _ in order):
+                random.shuffle(order)  # interleaved, and no variant always first (or right after another)
                 for v, (text, params, role) in order:
-                    if v not in failed:
+                    if len(times[v]) < target[v]:
                         times[v].append(runner.run(text, params, role, settings))
             med = {v: (statistics.median(ts) * 1000 if ts else args.timeout * 1000) for v, ts in times.items()}
             index = {v: runner.uses_index(text, params, role, settings) for v, (text, params, role) in variants.items()}
