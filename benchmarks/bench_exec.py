@@ -383,7 +383,14 @@ def connect(engine: str):
     return duckdb.connect(":memory:")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    results = bench(argv)
+    summary(results)
+    return 0
+
+
+def bench(argv: list[str] | None = None) -> list[dict]:
+    """Build, time and clean up; one dict per (engine, principal, shape)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=1.0, help="1 = 1M orders, 2.5M order items (default)")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per variant (median), at least 5")
@@ -398,7 +405,7 @@ def main() -> int:
     parser.add_argument("--json", default=None, help="also write the cases to this file")
     parser.add_argument("--show-sql", action="store_true", help="print each variant's SQL")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema and roles (to read plans)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     n = {k: max(40, int(v * args.scale)) for k, v in BASE_ROWS.items()}
     schema = f"bench_exec_{secrets.token_hex(4)}"
     print(f"schema {schema}; rows: " + ", ".join(f"{k} {v:,}" for k, v in n.items()))
@@ -427,10 +434,9 @@ def main() -> int:
                 if not (args.keep and engine == "postgres"):
                     cleanup(conn, engine, schema, pids)
                 conn.close()
-    summary(results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
-    return 0
+    return results
 
 
 def run_engine(runner: Runner, gov: Governor, principals, roles, cases, cap, args) -> list[dict]:
