@@ -61,11 +61,12 @@ def plan_fences(ctx: SqlContext) -> None:
     exposed: set[int] = set()
     for conjunct in leaky:
         exposed |= classes.refs(_columns_read(conjunct, analysis), len(ctx.references))
+    for scope in analysis.scopes:
         for name, holders in scope.merged.items():  # USING / NATURAL: an equality of the two columns
             binding_outputs = [o for s in holders for o in (s.outputs or []) if o.name == name and not o.hidden]
             families = {judge.output_family(o) for o in binding_outputs}
             if len(families) != 1 or None in families or not all(judge.output_leakproof(o) for o in binding_outputs):
-                exposed |= {ref for o in binding_outputs for ref, _ in o.reads}
+                exposed |= classes.refs({c for o in binding_outputs for c in o.reads}, len(ctx.references))
     fenced = {i for i, template in enumerate(templates) if template.filtered and i in exposed}
     ctx.fences = {i: [] for i in fenced}
     if fenced:
