@@ -112,14 +112,9 @@ def cmd_test(args) -> int:
 
 def cmd_explain(args) -> int:
     from govern.bundle import load_bundle
-    from govern.errors import PolicyLoadError
     from govern.policy.explain import explain, format_text
 
-    try:
-        bundle = load_bundle(args.policies)
-    except PolicyLoadError as err:
-        print(f"govern explain: {err}", file=sys.stderr)
-        return EXIT_ERROR
+    bundle = load_bundle(args.policies)  # a PolicyLoadError is printed by govern.cli.main as one line, exit 2
 
     class _Named:  # principal_from_args looks principals up through .principal(id)
         @staticmethod
