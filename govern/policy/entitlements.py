@@ -131,8 +131,8 @@ def _subject(bundle, kind, name, roles, attributes, tables, documents, collectio
                 subject.columns.append(ColumnAccess(table.name, column.name, "masked", mask.id, mask.kind))
             elif low in classified:
                 m = classified[low]
-                subject.columns.append(ColumnAccess(table.name, column.name, "masked", f"classification:{column.pii}",
-                                                    f"{m.kind} (pii.operators)"))
+                subject.columns.append(ColumnAccess(table.name, column.name, "masked", m.id,
+                                                    f"{m.kind} (classified {column.pii}; pii.operators)"))
             else:
                 subject.columns.append(ColumnAccess(table.name, column.name, "allowed"))
     for name in collections:
