@@ -196,6 +196,21 @@ class Governor:
         record = self.audit.record(action="execute", **fields)
         return QueryResult(columns, rows, decision.model_copy(update={"audit_id": record.event_id}), pii, needs_review)
 
+    def cursor(self, conn: Any, dialect: str | None = None):
+        """A cursor of your own DB-API connection that runs governed SQL with its parameters, as is.
+
+            d = gov.check_sql(sql, principal, dialect="postgres")
+            cur = gov.cursor(conn)            # DuckDB, sqlite3 or psycopg 3
+            cur.execute(d.sql, d.params)
+
+        The SQL binds the hash key as ``$1`` (DuckDB, PostgreSQL) or ``?`` (SQLite); this is what
+        makes that work on each driver: a psycopg ``RawCursor`` (binds ``$1`` natively), the
+        SHA-256 function hash masks call registered on a sqlite3 connection, a plain DuckDB cursor.
+        Free text comes back as opaque handles: ``gov.show_free_text(conn, rows, principal)``
+        puts the principal's masked text in their place.
+        """
+        return cursor_for(conn, dialect or dialect_of(conn), True)
+
     def decide(self, sql: str, principal: Principal | dict, dialect: str = "duckdb") -> SqlDecision:
         """Govern one SQL statement like check_sql, without writing an audit record; never raises for a bad query.
 
