@@ -266,14 +266,14 @@ class Governor:
         governed = decision.sql
         extra: dict[str, Any] = {}
         if ctx.bundle.rules.settings.audit.redact_sql_literals:
-            from govern.audit.sql_text import redact_literals
+            from govern.audit.sql_text import redact_generated, redact_literals
 
             key = getattr(self.audit.sink, "record_key", None) or (self.hash_key.encode() if self.hash_key else None)
             if key:
                 extra["input_digest"] = hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
             extra["sql_literals"] = "redacted"
             text = redact_literals(text, ctx.dialect)
-            governed = redact_literals(governed, ctx.dialect) if governed else governed
+            governed = redact_generated(governed, ctx.dialect) if governed else governed
         return dict(
             principal=ctx.principal.summary(),
             decision="rewrite" if decision.allowed else "deny",
