@@ -81,6 +81,10 @@ def test_missing_bundle_directory(tmp_path):
     one_line_error(govern("explain", "--policies", "no-such-dir", "--as", "eve", "SELECT 1", cwd=tmp_path), "no-such-dir")
 
 
+def test_missing_database_file(tmp_path):
+    one_line_error(govern("catalog", "classify", "--db", "nowhere.duckdb", cwd=tmp_path), "nowhere.duckdb")
+
+
 def test_unknown_principal(tmp_path):
     one_line_error(govern(*CHECK, "--as", "nobody", "SELECT 1", "--audit", str(tmp_path / "a.jsonl"), cwd=tmp_path),
                    "nobody", "principals.yaml")

@@ -45,16 +45,16 @@ def connect(target: str):
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        conn = connect(args.db)
+    except Exception as err:  # noqa: BLE001 - a user mistake: one line, exit 2 (before Presidio loads and talks)
+        print(f"govern: cannot open {args.db}: {err}", file=sys.stderr)
+        return EXIT_ERROR
     from govern.bundle import Catalog
     from govern.classify import catalog_yaml, classify
     from govern.pii import PiiEngine
     from govern.pii.settings import PiiSettings
 
-    try:
-        conn = connect(args.db)
-    except Exception as err:  # noqa: BLE001 - a user mistake: one line, exit 2
-        print(f"govern: cannot open {args.db}: {err}", file=sys.stderr)
-        return EXIT_ERROR
     settings = PiiSettings()
     if args.policies:
         from govern.bundle import load_bundle
