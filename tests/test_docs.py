@@ -1,4 +1,4 @@
-"""The docs run as written: every Python block and shell command in README.md and docs/*.md.
+"""The docs run as written: every Python block and shell command in README.md, docs/*.md and audit/README.md.
 
 Each document is run top to bottom, as a reader would follow it, in a fresh
 directory that holds only a copy of the policy bundle (``policies/``). Nothing of
@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "audit" / "README.md"]
 FENCE = re.compile(r"^(\s*)(`{3,})(\S*)\s*$")
 NOT_RUN = re.compile(r"^<!--\s*not-run:\s*(?P<reason>.*?)\s*-->\s*$")
 SHELL = {"sh", "bash", "shell", "console"}
