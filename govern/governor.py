@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the engine loads Presidio and spaCy: imported in pii_engine
 
 log = logging.getLogger("govern")
 
+DEFAULT_AUDIT_PATH = None  # no default: audit_location() says where, or refuses
 AUDIT_PATH_ENV = "GOVERN_AUDIT_PATH"
 GOVERN_PRINCIPAL = {"id": "govern", "roles": [], "tenant": None}
 UNCLASSIFIED_NOTE = ("the catalog is not classified (introspected, no column has a PII type): every string value in "
@@ -58,10 +59,12 @@ class Governor:
         self._state = _InForce(bundle, self._key_for(bundle))
         self._pii_engines: dict[int, tuple[Bundle, str | None, PiiEngine]] = {}
         self._pii_lock = Lock()
+        # No trail given: the one $GOVERN_AUDIT_PATH or the bundle names (audit_location), never one relative to the cwd.
+        audit = audit if audit is not None else AuditTrail.to_file(audit_location(bundle))
         # The secret of opaque free-text handles when no hash key is configured: handles are
         # resolved by this governor, right after the query that produced them.
         self._handle_secret = secrets.token_hex(32)
-        self.audit = audit if audit is not None else AuditTrail.to_file(audit_location(bundle))
+        self.audit = audit if audit is not None else AuditTrail.to_file(os.environ.get("GOVERN_AUDIT_PATH", DEFAULT_AUDIT_PATH))
         # The first load is audited like a reload: a reviewer sees which bundle was in force from the start.
         self.audit.record(action="policy_load", principal=GOVERN_PRINCIPAL, decision="allow", reasons=["loaded"],
                           bundle_hash=bundle.content_hash, input_text=str(bundle.path))
