@@ -4,6 +4,8 @@
     decision = gov.check_sql(sql, Principal("eve", ["sales_rep"], {"region": "EU"}), dialect="duckdb")
 """
 
+from typing import TYPE_CHECKING
+
 from govern.errors import Denied, GovernError, PolicyLoadError, QueryDenied, QueryFailed
 from govern.principal import Principal
 
@@ -12,6 +14,9 @@ __all__ = ["Denied", "GovernError", "Governor", "PolicyLoadError", "Principal", 
 # Governor and SqlDecision are imported on first use (PEP 562): `govern --help` and `import govern.cli`
 # then load neither sqlglot nor casbin nor the audit machinery (tests/test_cli_errors.py).
 _LAZY = {"Governor": "govern.governor", "QueryResult": "govern.governor", "SqlDecision": "govern.sql.decision"}
+if TYPE_CHECKING:  # the same imports, for type checkers and the import-arrow walk (tests/test_architecture.py)
+    from govern.governor import Governor, QueryResult
+    from govern.sql.decision import SqlDecision
 
 
 def __getattr__(name: str):
