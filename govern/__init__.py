@@ -7,15 +7,16 @@
 from typing import TYPE_CHECKING
 
 from govern.errors import Denied, GovernError, PolicyLoadError, QueryDenied, QueryFailed
-from govern.principal import Principal
 
 __all__ = ["Denied", "GovernError", "Governor", "PolicyLoadError", "Principal", "QueryDenied", "QueryFailed", "QueryResult", "SqlDecision"]
 
-# Governor and SqlDecision are imported on first use (PEP 562): `govern --help` and `import govern.cli`
-# then load neither sqlglot nor casbin nor the audit machinery (tests/test_cli_errors.py).
-_LAZY = {"Governor": "govern.governor", "QueryResult": "govern.governor", "SqlDecision": "govern.sql.decision"}
+# Governor, Principal and SqlDecision are imported on first use (PEP 562): `govern --help` and
+# `import govern.cli` then load neither pydantic nor sqlglot nor casbin (tests/test_cli_errors.py).
+_LAZY = {"Governor": "govern.governor", "QueryResult": "govern.governor", "SqlDecision": "govern.sql.decision",
+         "Principal": "govern.principal"}
 if TYPE_CHECKING:  # the same imports, for type checkers and the import-arrow walk (tests/test_architecture.py)
     from govern.governor import Governor, QueryResult
+    from govern.principal import Principal
     from govern.sql.decision import SqlDecision
 
 

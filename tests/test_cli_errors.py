@@ -181,7 +181,7 @@ def test_version(tmp_path):
 
 
 def test_help_loads_no_heavy_module(tmp_path):
-    """--help answers without importing Presidio, spaCy, sqlglot, casbin or a database driver."""
+    """--help answers without importing Presidio, spaCy, sqlglot, casbin, pydantic or a database driver."""
     code = ("import sys, io, contextlib\nfrom govern.cli import main\n"
             "for argv in (['--help'], ['check', '--help'], ['audit', 'export', '--help'], ['policy', 'report', '--help']):\n"
             "    with contextlib.redirect_stdout(io.StringIO()):\n"
@@ -192,7 +192,8 @@ def test_help_loads_no_heavy_module(tmp_path):
                           capture_output=True, text=True, timeout=60)
     loaded = {m.split(".")[0] for m in done.stdout.split()}
     assert done.returncode == 0, done.stderr
-    heavy = {"presidio_analyzer", "presidio_anonymizer", "spacy", "sqlglot", "casbin", "duckdb", "psycopg", "rich", "structlog"}
+    heavy = {"presidio_analyzer", "presidio_anonymizer", "spacy", "sqlglot", "casbin", "duckdb", "psycopg", "rich", "structlog",
+             "pydantic", "yaml"}
     assert not loaded & heavy, loaded & heavy
 
 
