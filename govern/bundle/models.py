@@ -171,8 +171,19 @@ class Limits(Strict):
     max_table_references: int = Field(default=64, ge=1)
 
 
+class AuditSettings(Strict):
+    # Where the governor writes its audit trail: a path relative to the bundle directory (or
+    # absolute); never relative to the directory a program happens to run in. $GOVERN_AUDIT_PATH
+    # or an explicit `audit=` / `--audit` takes precedence; with none of them the governor refuses to start.
+    trail: str | None = None
+    # Replace SQL literals (strings, numbers) in the recorded SQL text by '?' and keep a keyed digest
+    # of the original (extra.input_digest): a `LIKE '%4111 1111 1111 1111%'` never lands in the trail.
+    redact_sql_literals: bool = True
+
+
 class Settings(Strict):
     hash_key_env: str = "GOVERN_HASH_KEY"
+    audit: AuditSettings = AuditSettings()
     # Parse every governed statement back and check it reaches only the tables,
     # functions and parameters govern put there (defence in depth; about doubles
     # check_sql's cost, ~0.5 ms a query).

@@ -19,7 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-from govern.cli.args import principal_from_args
+from govern.cli.args import check_dialect, principal_from_args
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
@@ -54,6 +54,10 @@ def register(subparsers) -> None:
                       help="progress bar on stderr (default: when stderr is a terminal)")
     test.add_argument("--verbose", "-v", action="store_true", help="list passing cases and the governed SQL of failures")
     test.set_defaults(policy_func=cmd_test)
+
+    from govern.cli import policy_report  # `govern policy report`: the entitlement matrix
+
+    policy_report.register(sub)
 
     explain = subparsers.add_parser("explain", help="every policy considered for one principal and one SQL, and the annotated governed SQL",
                                     description="Exit 0 allowed, 1 denied, 2 error.")
@@ -119,14 +123,9 @@ def cmd_test(args) -> int:
 
 def cmd_explain(args) -> int:
     from govern.bundle import load_bundle
-    from govern.errors import PolicyLoadError
     from govern.policy.explain import explain, format_text
 
-    try:
-        bundle = load_bundle(args.policies)
-    except PolicyLoadError as err:
-        print(f"govern explain: {err}", file=sys.stderr)
-        return EXIT_ERROR
+    bundle = load_bundle(args.policies)  # a PolicyLoadError is printed by govern.cli.main as one line, exit 2
 
     class _Named:  # principal_from_args looks principals up through .principal(id)
         @staticmethod
@@ -141,6 +140,7 @@ def cmd_explain(args) -> int:
     except (KeyError, ValueError) as err:
         print(f"govern explain: {err}", file=sys.stderr)
         return EXIT_ERROR
+    check_dialect(args.dialect)
     sql = sys.stdin.read() if args.sql == "-" else args.sql
     key = os.environ.get(bundle.rules.settings.hash_key_env) or "(explain: no key needed to build SQL)"
     result = explain(bundle, sql, principal, dialect=args.dialect, hash_key=key)
@@ -158,7 +158,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="govern")
+    from govern.cli.args import Parser
+
+    parser = Parser(prog="govern")
     register(parser.add_subparsers(dest="cmd", required=True))
     return run(parser.parse_args(argv))
 
