@@ -296,6 +296,13 @@ class PiiEngine:
             if ner_entities:
                 self._spacy = SpacyRecognizer(supported_entities=ner_entities)
                 pairs.append((self._spacy, lambda t: True))
+            # names and places the words around them give away (cues.py), beside the model
+            from .cues import CuedNameRecognizer, CuedPlaceRecognizer, cue_gate
+
+            if "PERSON" in self.entities:
+                pairs.append((CuedNameRecognizer(), cue_gate))
+            if "LOCATION" in self.entities:
+                pairs.append((CuedPlaceRecognizer(), cue_gate))
         for rec, _ in pairs:
             rec.load()
             rec.is_loaded = True
