@@ -82,7 +82,7 @@ class _Strict(BaseModel):
 
 
 class PlaceholderOp(_Strict):
-    """`<EMAIL_ADDRESS_1>`: typed, numbered per distinct value within one text."""
+    """`<EMAIL_ADDRESS_1>`: typed, numbered per distinct value within one result (and conversation); never revealed."""
 
     operator: Literal["placeholder"] = "placeholder"
 
