@@ -63,9 +63,9 @@ _AMBIGUOUS_COUNTRIES = frozenset({"Jersey", "Turkey", "Chad", "Jordan", "Reunion
 
 
 @lru_cache(maxsize=1)
-def country_names() -> re.Pattern:
+def country_names() -> tuple[frozenset[str], int, frozenset[str]]:
     """English names of the countries and territories libphonenumber knows (its public
-    geocoder, offline), accents folded, in title case or capitals, as whole words."""
+    geocoder, offline), accents folded, case-folded; the most words one has; their first words."""
     import phonenumbers
     from phonenumbers.geocoder import country_name_for_number
 
@@ -76,10 +76,36 @@ def country_names() -> re.Pattern:
         example = phonenumbers.example_number(region)
         name = country_name_for_number(example, "en") if example is not None else ""
         if name and name not in _AMBIGUOUS_COUNTRIES and "(" not in name:
-            names.add(fold_str(name))
-    forms = {n for name in names for n in (name, name.upper())}
-    alt = "|".join(sorted((re.escape(n) for n in forms), key=len, reverse=True))
-    return re.compile(rf"(?<![\w-])(?:{alt})(?![\w-])")
+            names.add(fold_str(name).casefold())
+    return frozenset(names), max(len(n.split()) for n in names), frozenset(n.split()[0] for n in names)
+
+
+_TOKEN = re.compile(r"[^\W\d_][\w'.-]*")
+
+
+def country_spans(text: str) -> list[tuple[int, int]]:
+    """Country names in ``text``, in title case or capitals, as whole words (longest first)."""
+    names, most, firsts = country_names()
+    words = [m for m in _TOKEN.finditer(text)]
+    out = []
+    i = 0
+    while i < len(words):
+        first = words[i].group()
+        found = 0
+        if first[0].isupper() and first.rstrip(".").casefold() in firsts:
+            for n in range(min(most, len(words) - i), 0, -1):
+                run = words[i : i + n]
+                if any(text[a.end() : b.start()] != " " for a, b in zip(run, run[1:])):
+                    continue
+                value = text[run[0].start() : run[-1].end()].rstrip(".")
+                last = run[-1].group().rstrip(".")
+                if value.casefold() in names and (last[0].isupper() or value.isupper() or n > 1):
+                    if value.istitle() or value.isupper() or any(w.group()[0].isupper() for w in run):
+                        out.append((run[0].start(), run[0].start() + len(value)))
+                        found = n
+                        break
+        i += found or 1
+    return out
 
 
 def _result(rec: EntityRecognizer, start: int, end: int, score: float) -> RecognizerResult:
@@ -145,8 +171,8 @@ class CuedPlaceRecognizer(EntityRecognizer):
             span = _trim(text, m.start("name"), m.end("name"))
             if span is not None:
                 out.append(_result(self, span[0], span[1], 0.6))
-        for m in country_names().finditer(text):
-            out.append(_result(self, m.start(), m.end(), 0.6))
+        for a, b in country_spans(text):
+            out.append(_result(self, a, b, 0.6))
         return out
 
 
