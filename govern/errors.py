@@ -68,6 +68,7 @@ class TokenError(GovernError):
     def __init__(self, kind: str, reason: str):
         self.kind = kind
         self.reason = reason
+        self.audit_id: str | None = None  # the audit record of the refusal, when one was written
         super().__init__(f"token refused ({kind}): {reason}")
 
 

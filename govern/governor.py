@@ -18,6 +18,7 @@ from govern.bundle import Bundle, Catalog, load_bundle
 from govern.connections import cursor_for, dialect_of
 from govern.errors import Denied, PolicyLoadError, QueryDenied, QueryFailed
 from govern.principal import Principal
+from govern.sql.cost import CostExceeded, check_cost
 from govern.sql.decision import SqlContext, SqlDecision
 from govern.sql.pipeline import govern_sql
 
@@ -155,9 +156,10 @@ class Governor:
             return cached[1].principal(token)
         except TokenError as err:
             digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest() if isinstance(token, str) else None
-            self.audit.record(action=action, principal={"id": "(unauthenticated)", "roles": [], "tenant": None},
-                              decision="deny", reasons=[f"token refused ({err.kind}): {err.reason}"], input_sha256=digest,
-                              bundle_hash=bundle.content_hash, correlation_id=correlation_id)
+            record = self.audit.record(action=action, principal={"id": "(unauthenticated)", "roles": [], "tenant": None},
+                                       decision="deny", reasons=[f"token refused ({err.kind}): {err.reason}"], input_sha256=digest,
+                                       bundle_hash=bundle.content_hash, correlation_id=correlation_id)
+            err.audit_id = record.event_id
             raise
 
     # -- SQL ------------------------------------------------------------------
@@ -190,9 +192,14 @@ class Governor:
             raise QueryDenied(decision.model_copy(update={"audit_id": record.event_id}))
         try:
             cursor = cursor_for(conn, decision.dialect, bool(decision.params))
+            check_cost(cursor, decision.dialect, decision.sql, decision.params, ctx.bundle.rules.limits.max_cost)
             cursor.execute(decision.sql, decision.params) if decision.params else cursor.execute(decision.sql)
             columns = [d[0] for d in cursor.description or ()]
             rows = [tuple(r) for r in cursor.fetchall()]
+        except CostExceeded as over:  # PostgreSQL's estimate is above limits.max_cost: denied before it runs
+            decision = decision.model_copy(update={"allowed": False, "sql": None, "params": [], "reasons": [over.reason]})
+            record = self.audit.record(action="execute", **self._sql_record(ctx, decision, started, correlation_id))
+            raise QueryDenied(decision.model_copy(update={"audit_id": record.event_id})) from None
         except Exception as err:
             # A database message can quote the data it failed on (a cast error quotes
             # the whole value): mask it like result text before anyone sees it.

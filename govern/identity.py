@@ -94,7 +94,7 @@ class TokenVerifier:
         """The verified claims of ``token``; TokenError naming what is wrong."""
         jwt = _jwt()
         if not isinstance(token, str) or not token.strip():
-            raise TokenError("malformed", "no token")
+            raise TokenError("malformed", "no bearer token (send Authorization: Bearer <JWT>)")
         token = token.strip()
         if len(token.encode("utf-8", "replace")) > MAX_TOKEN_BYTES:
             raise TokenError("malformed", f"token longer than {MAX_TOKEN_BYTES} bytes")

@@ -165,6 +165,13 @@ class Limits(Strict):
     max_analysis_steps: int = Field(default=500_000, ge=1_000)
     # Longest query text accepted (characters).
     max_query_chars: int = Field(default=100_000, ge=100)
+    # PostgreSQL: the planner's estimated total cost (EXPLAIN) above which execute denies a query before
+    # running it, naming the estimate and this limit. Other engines give no estimate: not applied there.
+    max_cost: float | None = Field(default=None, gt=0)
+    # govern serve: each principal's requests per minute (answered 429 with Retry-After beyond it); none = no limit.
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    # govern serve: longest a governed query may run on the database (a statement timeout), milliseconds.
+    statement_timeout_ms: int = Field(default=30_000, ge=1)
 
 
 class Settings(Strict):
