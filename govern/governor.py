@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from govern.audit import AuditTrail
 from govern.bundle import Bundle, Catalog, load_bundle
+from govern.bundle.attributes import validate_principal
 from govern.connections import cursor_for, dialect_of
-from govern.errors import Denied, PolicyLoadError, QueryDenied, QueryFailed
+from govern.errors import Denied, InvalidPrincipal, PolicyLoadError, QueryDenied, QueryFailed
 from govern.principal import Principal
 from govern.sql.cost import CostExceeded, check_cost
 from govern.sql.decision import SqlContext, SqlDecision
@@ -238,9 +239,16 @@ class Governor:
         """Run the pipeline; the reasons are empty when allowed. Never raises for a bad query."""
         state = self._state  # one bundle and its key for the whole request, even if another is swapped in
         bundle = state.bundle
+        invalid: list[str] = []
+        try:  # the bundle's attribute schema: a wrong type is a clear denial, not a database error later
+            principal = validate_principal(bundle.principal_schema, principal)
+        except InvalidPrincipal as err:
+            invalid = err.reasons
         ctx = SqlContext(sql=sql, principal=principal, dialect=dialect, bundle=bundle, hash_key=state.hash_key,
                          handle_key=state.hash_key or self._handle_secret,
                          roles=bundle.grants.expand_roles(tuple(principal.roles)))
+        if invalid:
+            return ctx, invalid
         try:
             govern_sql(ctx)
             return ctx, []
@@ -287,6 +295,23 @@ class Governor:
             correlation_id=correlation_id,
             dialect=ctx.dialect,
         )
+
+    def checked_principal(self, principal: Principal | dict, bundle: Bundle | None = None, *, action: str | None = None,
+                          correlation_id: str | None = None) -> Principal:
+        """``principal`` checked against the bundle's attribute schema, defaults filled in.
+
+        Raises InvalidPrincipal naming each bad attribute; with ``action``, the
+        denial is written to the audit trail first.
+        """
+        bundle = bundle or self._bundle
+        principal = _as_principal(principal)
+        try:
+            return validate_principal(bundle.principal_schema, principal)
+        except InvalidPrincipal as err:
+            if action is not None:
+                self.audit.record(action=action, principal=principal.summary(), decision="deny", reasons=err.reasons,
+                                  bundle_hash=bundle.content_hash, correlation_id=correlation_id)
+            raise
 
     # -- entities and retrieval: implemented in their own packages -------------
     def entity_scope(self, principal: Principal | dict, entity: str, conn: Any = None):
@@ -349,7 +374,7 @@ class Governor:
         """Batch form of mask_text: one engine pass and one audit record for all passages."""
         started = time.perf_counter()
         bundle = self._bundle
-        principal = _as_principal(principal)
+        principal = self.checked_principal(principal, bundle, action=action, correlation_id=correlation_id or conversation)
         reveal = self.revealed_types(principal, bundle)
         masked = self.pii_engine(bundle).mask_many(list(texts), reveal=reveal, contexts=contexts,
                                                    conversation=self.conversation_scope(principal, conversation))
@@ -369,7 +394,7 @@ class Governor:
         Pseudonyms are kept per (principal, conversation): another principal who
         learns or guesses the conversation id restores nothing. Audited (types, never values).
         """
-        principal = _as_principal(principal)
+        principal = self.checked_principal(principal, action="reveal", correlation_id=correlation_id or conversation)
         revealed = self.revealed_types(principal)
         out = self.pii_engine().reveal(text, self.conversation_scope(principal, conversation), reveal=revealed)
         self.audit.record(action="reveal", principal=principal.summary(), decision="allow" if out != text else "mask",
@@ -404,7 +429,7 @@ class Governor:
         unmasked: only for code that masks the rows itself before anyone sees them
         (the SQL chunk store under a retriever, whose masking knows the conversation).
         """
-        principal = _as_principal(principal)
+        principal = self.checked_principal(principal)
         state = self._state
         ctx = SqlContext(sql="", principal=principal, dialect=dialect or dialect_of(conn), bundle=state.bundle,
                          hash_key=state.hash_key, handle_key=state.hash_key or self._handle_secret,

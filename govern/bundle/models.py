@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from govern.bundle.attributes import AttributeSpec, PrincipalSchema
 from govern.pii.settings import PiiSettings
 from govern.principal import Principal
 
@@ -200,4 +201,12 @@ class RulesFile(Strict):
 
 
 class PrincipalsFile(Strict):
+    # The attribute schema (govern.bundle.attributes): absent means principals are not checked.
+    attributes: dict[str, AttributeSpec] | None = None
+    unknown_attributes: Literal["deny", "allow"] = "deny"
     principals: list[Principal] = []
+
+    def schema(self) -> PrincipalSchema | None:
+        if self.attributes is None:
+            return None
+        return PrincipalSchema(attributes=self.attributes, unknown_attributes=self.unknown_attributes)
