@@ -152,7 +152,7 @@ class Governor:
         bundle = self._bundle
         cached = self._verifier
         if cached is None or cached[0] is not bundle:
-            cached = self._verifier = (bundle, TokenVerifier(bundle.identity))
+            cached = self._verifier = (bundle, TokenVerifier(bundle.identity, schema=bundle.principal_schema))
         try:
             return cached[1].principal(token)
         except TokenError as err:

@@ -150,7 +150,7 @@ def _load(root: Path, catalog: Catalog | None) -> Bundle:
         problems += rule_problems
         grant_lines += denied_column_grants(rules)
     documents = load_documents(root, problems)  # optional documents.yaml: document rules for retrieval
-    identity = load_identity(root, problems)  # optional identity.yaml: bearer tokens -> principals
+    identity = load_identity(root, problems, schema)  # optional identity.yaml: bearer tokens -> principals
     if problems:
         raise PolicyLoadError(problems)
 
