@@ -21,6 +21,7 @@ def register(sub) -> None:
     serve.add_argument("--audit", metavar="PATH", help="audit trail file (default: $GOVERN_AUDIT_PATH or audit/trail.jsonl)")
     serve.add_argument("--pool", type=int, default=4, metavar="N", help="database connections (default: 4)")
     serve.add_argument("--watch", type=float, metavar="SECONDS", help="poll the bundle directory and hot-reload it when it changes")
+    serve.add_argument("--lazy", action="store_true", help="load the PII engine on the first request that needs it, not at startup")
     serve.add_argument("--log-level", default="warning", help="uvicorn's log level (default: warning)")
     serve.set_defaults(func=cmd_serve)
 
@@ -60,7 +61,7 @@ def cmd_serve(args) -> int:
         except ValueError as err:
             print(f"govern serve: {err}", file=sys.stderr)
             return EXIT_ERROR
-    app = create_app(gov, db=db, watch=args.watch)
+    app = create_app(gov, db=db, watch=args.watch, warm=not args.lazy)
     print(f"govern serve: http://{args.host}:{args.port} (bundle {gov.bundle.content_hash}, "
           f"database {db.target.kind if db else 'none'})", file=sys.stderr, flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,

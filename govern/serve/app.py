@@ -22,6 +22,7 @@ import decimal
 import logging
 import os
 import re
+import sys
 import threading
 import time
 import uuid
@@ -118,7 +119,7 @@ ERRORS = {s: {"model": ErrorBody} for s in (401, 403, 422, 429, 503)}
 # ---- helpers ----------------------------------------------------------------------------------
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     """A result value as JSON: exact decimals as strings, times as ISO 8601, bytes as base64."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
@@ -131,9 +132,9 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return base64.b64encode(bytes(value)).decode()
     if isinstance(value, (list, tuple)):
-        return [_json_value(v) for v in value]
+        return [json_value(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _json_value(v) for k, v in value.items()}
+        return {str(k): json_value(v) for k, v in value.items()}
     return str(value)
 
 
@@ -205,7 +206,9 @@ class Service:
         if self.db is not None:
             self.db.close()
         try:
+            head = self.gov.audit.head
             self.gov.audit.close()  # a keyed trail's closing checkpoint
+            print(f"govern serve: stopped; audit trail closed at record {head[0]}", file=sys.stderr, flush=True)
         except Exception:
             log.exception("closing the audit trail failed")
 
@@ -359,7 +362,7 @@ def create_app(gov, *, db: Database | None = None, watch: float | None = None, w
             raise ServiceError(503, "database_unavailable", err.reason, audit_id=audit_id) from None
         metrics.decision("execute", "mask" if result.pii else "rewrite")
         metrics.masked(result.pii)
-        return {"columns": result.columns, "rows": [[_json_value(v) for v in row] for row in result.rows],
+        return {"columns": result.columns, "rows": [[json_value(v) for v in row] for row in result.rows],
                 "pii": result.pii, "needs_review": result.needs_review, "decision": _decision_body(result.decision)}
 
     def _failure(failed: QueryFailed, state: dict, conn) -> ServiceError:

@@ -60,6 +60,20 @@ def parse_target(url: str) -> Target:
     raise ValueError(f"--db {url!r}: neither a SQLite nor a DuckDB database file")
 
 
+class DuckConnection:
+    """A DuckDB connection whose ``cursor()`` is itself: the statement runs on the connection the
+    timeout's ``interrupt()`` reaches (a DuckDB cursor is a connection of its own)."""
+
+    def __init__(self, conn: Any):
+        self.conn = conn
+
+    def cursor(self) -> Any:
+        return self.conn
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
 class Database:
     """``size`` connections to one target, lent out one request at a time."""
 
@@ -92,7 +106,7 @@ class Database:
             with self._lock:
                 if self._duck is None:
                     self._duck = duckdb.connect(where, read_only=True)
-                return self._duck.cursor()
+                return DuckConnection(self._duck.cursor())
         conn = sqlite3.connect(f"file:{Path(where).resolve()}?mode=ro", uri=True, check_same_thread=False)
         return conn
 
