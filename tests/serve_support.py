@@ -61,6 +61,7 @@ class Server:
         args = [sys.executable, "-m", "govern.cli", "serve", "--policies", str(policies), "--audit", str(audit),
                 "--port", str(self.port), *(["--db", db] if db else []), *(["--lazy"] if lazy else []), *extra_args]
         self.log = log or self.audit.with_suffix(".log")
+        self.log.parent.mkdir(parents=True, exist_ok=True)
         self._log_file = open(self.log, "wb")
         self.proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=self._log_file, stderr=subprocess.STDOUT)
         self._bundle = load_bundle(policies)
