@@ -68,10 +68,23 @@ class DuckConnection:
         self.conn = conn
 
     def cursor(self) -> Any:
-        return self.conn
+        return _SharedCursor(self.conn)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.conn, name)
+
+
+class _SharedCursor:
+    """The connection as a cursor; closing the cursor leaves the pooled connection open."""
+
+    def __init__(self, conn: Any):
+        self._conn = conn
+
+    def close(self) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
 
 
 class Database:
