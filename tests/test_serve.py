@@ -532,3 +532,35 @@ def test_sigterm_mid_load_every_answer_has_its_record_and_the_chain_verifies(dem
         assert len(by_request.get(rid, [])) == 1, (rid, status)
         if audit_id is not None:
             assert by_request[rid][0]["event_id"] == audit_id
+
+
+@pytest.mark.parametrize("pid", PRINCIPALS)
+def test_cost_gate_in_process_denies_exactly_above_the_limit(pg_server, pid):
+    """gov.execute on PostgreSQL: denied for cost iff the planner's estimate of the governed SQL is above the limit."""
+    import psycopg
+
+    from govern.sql.cost import estimated_cost
+
+    gov = oracle_gov(pg_server.policies)
+    conn = connect_postgres_or_skip(autocommit=True)
+    sides = set()
+    try:
+        for sql in [*QUERIES, CHEAP, COSTLY, TIMEOUT_SQL]:
+            decision = gov.check_sql(sql, gov.principal(pid), dialect="postgres")
+            if not decision.allowed:
+                continue
+            cost = estimated_cost(psycopg.RawCursor(conn) if decision.params else conn.cursor(), decision.sql, decision.params)
+            try:
+                gov.execute(conn, sql, gov.principal(pid), dialect="postgres")
+                over = False
+            except QueryDenied as denied:
+                over = True
+                assert denied.decision.reasons == [
+                    f"estimated cost {cost:.2f} exceeds limits.max_cost {MAX_COST} (PostgreSQL EXPLAIN); "
+                    "narrow the query (filters, fewer joins, fewer rows) or ask for a higher limit"]
+            assert over == (cost > MAX_COST), (sql, cost)
+            sides.add(over)
+    finally:
+        conn.close()
+    if pid == "ada":  # every row: both sides of the limit are exercised
+        assert sides == {True, False}
