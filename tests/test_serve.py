@@ -564,3 +564,20 @@ def test_cost_gate_in_process_denies_exactly_above_the_limit(pg_server, pid):
         conn.close()
     if pid == "ada":  # every row: both sides of the limit are exercised
         assert sides == {True, False}
+
+
+def test_identity_key_unset_is_503_audited_and_not_ready(tmp_path):
+    server = Server(bundle_copy(tmp_path / "policies"), tmp_path / "trail.jsonl", lazy=True,
+                    env={"GOVERN_JWT_SECRET": ""}).wait_ready()
+    try:
+        ready = httpx.get(server.url + "/readyz", timeout=60)
+        assert ready.status_code == 503 and "GOVERN_JWT_SECRET is not set" in ready.json()["checks"]["identity"]
+        token = _signed(_claims())
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+            response, rid = post(client, "/v1/sql/check", {"sql": "SELECT name FROM customers"})
+        assert response.status_code == 503 and response.json()["error"] == "identity_unavailable"
+        assert "sql" not in response.json()
+        [rec] = record_of(server.audit, rid)
+        assert rec["decision"] == "deny" and rec["event_id"] == response.json()["audit_id"]
+    finally:
+        server.stop()

@@ -12,6 +12,7 @@ refuses the record, the answer is 503 with no data (fail closed, never unaudited
     422  the request body is invalid, or an allowed query failed on the database (masked message)
     429  the principal's requests per minute (limits.requests_per_minute) are used up; Retry-After
     503  database unreachable or busy, statement timeout, audit sink unwritable, identity keys unset
+    500  a fault of govern's own (audited; nothing of the request's data in the answer)
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ class MaskResponse(BaseModel):
 
 class ErrorBody(BaseModel):
     error: str = Field(description="a short class: token_refused, rate_limited, denied, query_failed, timeout, "
-                                   "database_unavailable, audit_unavailable, identity_unavailable, invalid_request")
+                                   "database_unavailable, audit_unavailable, identity_unavailable, invalid_request, internal")
     reason: str
     audit_id: str | None = None
     decision: Decision | None = None
@@ -306,6 +307,20 @@ def create_app(gov, *, db: Database | None = None, watch: float | None = None, w
         return JSONResponse({"error": "audit_unavailable", "reason": f"{err.reason}; nothing is answered unaudited",
                              "audit_id": None}, status_code=503)
 
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, err: Exception):
+        """A fault of govern's own: 500, audited, nothing of the request's data in the answer."""
+        log.error("internal error answering %s", request.url.path, exc_info=err)
+        action = ENDPOINTS.get(request.url.path, "request")
+        reason = f"internal error ({type(err).__name__}); nothing was returned"
+        try:
+            audit_id = service.record(action, getattr(request.state, "principal", None), [reason], getattr(request.state, "cid", None),
+                                      error=type(err).__name__)
+        except AuditUnavailable as unavailable:
+            return await audit_unavailable(request, unavailable)
+        metrics.decision(action, "error")
+        return JSONResponse({"error": "internal", "reason": reason, "audit_id": audit_id}, status_code=500)
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, err: RequestValidationError):
         problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()][:10]
@@ -335,7 +350,9 @@ def create_app(gov, *, db: Database | None = None, watch: float | None = None, w
             raise ServiceError(401, "token_refused", reason, audit_id=err.audit_id, headers={
                 "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{err.kind}"'}) from None
         except IdentityUnavailable as err:
-            raise ServiceError(503, "identity_unavailable", err.reason) from None
+            audit_id = service.record(action, None, [f"identity unavailable: {err.reason}"], request.state.cid)
+            metrics.decision(action, "error")
+            raise ServiceError(503, "identity_unavailable", err.reason, audit_id=audit_id) from None
         request.state.principal = principal
         wait = service.limiter.take(principal.id, gov.bundle.rules.limits.requests_per_minute)
         if wait is not None:
