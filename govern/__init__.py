@@ -6,9 +6,10 @@
 
 from typing import TYPE_CHECKING
 
-from govern.errors import Denied, GovernError, PolicyLoadError, QueryDenied, QueryFailed
+from govern.errors import Denied, GovernError, IdentityUnavailable, PolicyLoadError, QueryDenied, QueryFailed, TokenError
 
-__all__ = ["Denied", "GovernError", "Governor", "PolicyLoadError", "Principal", "QueryDenied", "QueryFailed", "QueryResult", "SqlDecision"]
+__all__ = ["Denied", "GovernError", "Governor", "PolicyLoadError", "Principal", "QueryDenied", "QueryFailed", "QueryResult", "SqlDecision",
+           "IdentityUnavailable", "TokenError"]
 
 # Governor, Principal and SqlDecision are imported on first use (PEP 562): `govern --help` and
 # `import govern.cli` then load neither pydantic nor sqlglot nor casbin (tests/test_cli_errors.py).

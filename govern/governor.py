@@ -19,6 +19,7 @@ from govern.bundle.attributes import validate_principal
 from govern.connections import cursor_for, dialect_of
 from govern.errors import Denied, InvalidPrincipal, PolicyLoadError, QueryDenied, QueryFailed
 from govern.principal import Principal
+from govern.sql.cost import CostExceeded, check_cost
 from govern.sql.decision import SqlContext, SqlDecision
 from govern.sql.pipeline import govern_sql
 
@@ -65,6 +66,7 @@ class Governor:
         # The secret of opaque free-text handles when no hash key is configured: handles are
         # resolved by this governor, right after the query that produced them.
         self._handle_secret = secrets.token_hex(32)
+        self._verifier = None  # (bundle, TokenVerifier of its identity.yaml), built on first use
         self.audit = audit if audit is not None else AuditTrail.to_file(os.environ.get("GOVERN_AUDIT_PATH", DEFAULT_AUDIT_PATH))
         # The first load is audited like a reload: a reviewer sees which bundle was in force from the start.
         self.audit.record(action="policy_load", principal=GOVERN_PRINCIPAL, decision="allow", reasons=["loaded"],
@@ -143,6 +145,31 @@ class Governor:
         except KeyError:
             raise KeyError(f"no principal {principal_id!r} in {self._bundle.path / 'principals.yaml'}") from None
 
+    def principal_from_token(self, token: str, *, correlation_id: str | None = None, action: str = "authenticate") -> Principal:
+        """The principal of a verified bearer token (JWT), by the bundle's identity.yaml.
+
+        A refused token raises TokenError (``kind``, ``reason``) after one audit record
+        (``action``, decision deny, the reason; a digest of the token, never the token);
+        IdentityUnavailable when tokens cannot be verified at all (no identity.yaml,
+        its key unset). Needs PyJWT (``pip install 'govern[serve]'``).
+        """
+        from govern.errors import TokenError
+        from govern.identity import TokenVerifier
+
+        bundle = self._bundle
+        cached = self._verifier
+        if cached is None or cached[0] is not bundle:
+            cached = self._verifier = (bundle, TokenVerifier(bundle.identity, schema=bundle.principal_schema))
+        try:
+            return cached[1].principal(token)
+        except TokenError as err:
+            digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest() if isinstance(token, str) else None
+            record = self.audit.record(action=action, principal={"id": "(unauthenticated)", "roles": [], "tenant": None},
+                                       decision="deny", reasons=[f"token refused ({err.kind}): {err.reason}"], input_sha256=digest,
+                                       bundle_hash=bundle.content_hash, correlation_id=correlation_id)
+            err.audit_id = record.event_id
+            raise
+
     # -- SQL ------------------------------------------------------------------
     def check_sql(self, sql: str, principal: Principal | dict, dialect: str = "duckdb", *, correlation_id: str | None = None) -> SqlDecision:
         """Govern one SQL statement for ``principal``; never raises for a bad query, denies.
@@ -173,9 +200,14 @@ class Governor:
             raise QueryDenied(decision.model_copy(update={"audit_id": record.event_id}))
         try:
             cursor = cursor_for(conn, decision.dialect, bool(decision.params))
+            check_cost(cursor, decision.dialect, decision.sql, decision.params, ctx.bundle.rules.limits.max_cost)
             cursor.execute(decision.sql, decision.params) if decision.params else cursor.execute(decision.sql)
             columns = [d[0] for d in cursor.description or ()]
             rows = [tuple(r) for r in cursor.fetchall()]
+        except CostExceeded as over:  # PostgreSQL's estimate is above limits.max_cost: denied before it runs
+            decision = decision.model_copy(update={"allowed": False, "sql": None, "params": [], "reasons": [over.reason]})
+            record = self.audit.record(action="execute", **self._sql_record(ctx, decision, started, correlation_id))
+            raise QueryDenied(decision.model_copy(update={"audit_id": record.event_id})) from None
         except Exception as err:
             # A database message can quote the data it failed on (a cast error quotes
             # the whole value): mask it like result text before anyone sees it.

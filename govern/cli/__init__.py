@@ -2,7 +2,7 @@
 
 One module per command group: ``check`` (govern check), ``demo`` (govern demo),
 ``audit`` (govern audit ...), ``policy`` (govern policy ..., govern explain);
-``catalog`` (govern catalog classify); ``args`` holds the argument helpers they share.
+``catalog`` (govern catalog classify); ``serve`` (govern serve, govern token --dev); ``args`` holds the argument helpers they share.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from govern.cli import audit as cli_audit
 from govern.cli import catalog as cli_catalog
 from govern.cli import check, demo
 from govern.cli import policy as cli_policy
+from govern.cli import serve as cli_serve
 from govern.cli.args import EXIT_ERROR
 from govern.errors import PolicyLoadError
 from govern.cli.args import CliError, Parser  # noqa: E402,I001 - kept apart from the lines above (merges)
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_audit.register(sub)
     cli_policy.register(sub)  # `govern policy lint|test`, `govern explain`
     cli_catalog.register(sub)  # `govern catalog classify`
+    cli_serve.register(sub)  # `govern serve`, `govern token --dev`
     return parser
 
 
