@@ -165,6 +165,8 @@ class Limits(Strict):
     max_analysis_steps: int = Field(default=500_000, ge=1_000)
     # Longest query text accepted (characters).
     max_query_chars: int = Field(default=100_000, ge=100)
+    # Statement timeout of governed queries run by govern's tools (MCP server, SQL adapters), in ms.
+    statement_timeout_ms: int | None = Field(default=None, ge=1)
 
 
 class Settings(Strict):
