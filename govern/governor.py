@@ -60,6 +60,7 @@ class Governor:
         # The secret of opaque free-text handles when no hash key is configured: handles are
         # resolved by this governor, right after the query that produced them.
         self._handle_secret = secrets.token_hex(32)
+        self._verifier = None  # (bundle, TokenVerifier of its identity.yaml), built on first use
         self.audit = audit if audit is not None else AuditTrail.to_file(os.environ.get("GOVERN_AUDIT_PATH", DEFAULT_AUDIT_PATH))
 
     def _key_for(self, bundle: Bundle) -> str | None:
@@ -134,6 +135,30 @@ class Governor:
             return self._bundle.principals[principal_id]
         except KeyError:
             raise KeyError(f"no principal {principal_id!r} in {self._bundle.path / 'principals.yaml'}") from None
+
+    def principal_from_token(self, token: str, *, correlation_id: str | None = None, action: str = "authenticate") -> Principal:
+        """The principal of a verified bearer token (JWT), by the bundle's identity.yaml.
+
+        A refused token raises TokenError (``kind``, ``reason``) after one audit record
+        (``action``, decision deny, the reason; a digest of the token, never the token);
+        IdentityUnavailable when tokens cannot be verified at all (no identity.yaml,
+        its key unset). Needs PyJWT (``pip install 'govern[serve]'``).
+        """
+        from govern.errors import TokenError
+        from govern.identity import TokenVerifier
+
+        bundle = self._bundle
+        cached = self._verifier
+        if cached is None or cached[0] is not bundle:
+            cached = self._verifier = (bundle, TokenVerifier(bundle.identity))
+        try:
+            return cached[1].principal(token)
+        except TokenError as err:
+            digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest() if isinstance(token, str) else None
+            self.audit.record(action=action, principal={"id": "(unauthenticated)", "roles": [], "tenant": None},
+                              decision="deny", reasons=[f"token refused ({err.kind}): {err.reason}"], input_sha256=digest,
+                              bundle_hash=bundle.content_hash, correlation_id=correlation_id)
+            raise
 
     # -- SQL ------------------------------------------------------------------
     def check_sql(self, sql: str, principal: Principal | dict, dialect: str = "duckdb", *, correlation_id: str | None = None) -> SqlDecision:

@@ -14,6 +14,7 @@ from govern.bundle.compile import compile_rules, denied_column_grants
 from govern.bundle.compiled import TablePolicy
 from govern.bundle.documents import load_documents
 from govern.bundle.grants import Grants, check_model, hierarchy_problems, read_grant_file
+from govern.bundle.identity import load_identity
 from govern.bundle.models import CatalogFile, PrincipalsFile, RulesFile
 from govern.bundle.yaml_source import YamlSource, validated
 from govern.errors import PolicyLoadError
@@ -37,6 +38,9 @@ class Bundle:
     principals: dict[str, Principal]
     # Document rules for retrieval (govern.bundle.compiled.DocumentRules, from documents.yaml).
     documents: Any = field(default=None, compare=False, repr=False)
+    # How bearer tokens are verified and become principals (govern.bundle.identity.IdentityConfig,
+    # from identity.yaml); None when the bundle has no identity.yaml.
+    identity: Any = field(default=None, compare=False, repr=False)
     # True when the catalog was passed in (introspected), not read from catalog.yaml:
     # a reload must pass it again rather than look for a file.
     external_catalog: bool = field(default=False, compare=False)
@@ -142,6 +146,7 @@ def _load(root: Path, catalog: Catalog | None) -> Bundle:
         problems += rule_problems
         grant_lines += denied_column_grants(rules)
     documents = load_documents(root, problems)  # optional documents.yaml: document rules for retrieval
+    identity = load_identity(root, problems)  # optional identity.yaml: bearer tokens -> principals
     if problems:
         raise PolicyLoadError(problems)
 
@@ -161,6 +166,7 @@ def _load(root: Path, catalog: Catalog | None) -> Bundle:
         policies=policies,
         principals=by_id,
         documents=documents,
+        identity=identity,
         external_catalog=external,
     )
 

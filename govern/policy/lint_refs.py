@@ -20,7 +20,7 @@ from govern.policy.findings import Finding
 from govern.sql.binding import principal_placeholders
 
 DOCUMENTS_FILE = "documents.yaml"
-BUNDLE_FILES = (MODEL_FILE, GRANTS_FILE, CATALOG_FILE, RULES_FILE, PRINCIPALS_FILE, DOCUMENTS_FILE)
+BUNDLE_FILES = (MODEL_FILE, GRANTS_FILE, CATALOG_FILE, RULES_FILE, PRINCIPALS_FILE, DOCUMENTS_FILE, "identity.yaml")
 POLICY_SUFFIXES = (".yaml", ".yml", ".csv", ".conf")
 
 
