@@ -55,12 +55,12 @@ class GovernedSql:
         self.dialect = dialect or dialect_of(conn)
         self.principal = _as_principal(principal) if principal is not None else None
         self._timeout = statement_timeout_ms
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()  # one connection: one statement at a time (share it with other users of conn)
 
     def for_principal(self, principal: Principal | dict) -> GovernedSql:
         """The same governor and connection (and its lock) for another principal."""
         other = GovernedSql(self.gov, self.conn, principal, dialect=self.dialect, statement_timeout_ms=self._timeout)
-        other._lock = self._lock
+        other.lock = self.lock
         return other
 
     def principal_of(self, principal: Principal | dict | None = None) -> Principal:
@@ -84,16 +84,18 @@ class GovernedSql:
         """``gov.execute`` under the statement timeout; raises QueryDenied / QueryFailed."""
         who = self.principal_of(principal)
         timeout = self.statement_timeout_ms
-        with self._lock:
-            timer = None
+        with self.lock:
+            timer, conn = None, self.conn
             if timeout and self.dialect == "postgres":
-                self.conn.execute(f"SET statement_timeout = {int(timeout)}")
-            elif timeout and hasattr(self.conn, "interrupt"):
-                timer = threading.Timer(timeout / 1000, self.conn.interrupt)
+                conn.execute(f"SET statement_timeout = {int(timeout)}")
+            elif timeout and hasattr(conn, "interrupt"):
+                if self.dialect == "duckdb":  # a DuckDB cursor is a connection of its own: interrupt those
+                    conn = _InterruptibleCursors(conn)
+                timer = threading.Timer(timeout / 1000, conn.interrupt)
                 timer.daemon = True
                 timer.start()
             try:
-                return self.gov.execute(self.conn, sql, who, self.dialect, correlation_id=correlation_id)
+                return self.gov.execute(conn, sql, who, self.dialect, correlation_id=correlation_id)
             except QueryFailed:
                 if self.dialect == "postgres" and not getattr(self.conn, "autocommit", True):
                     self.conn.rollback()  # an aborted transaction would refuse every later query
@@ -101,6 +103,26 @@ class GovernedSql:
             finally:
                 if timer is not None:
                     timer.cancel()
+
+
+class _InterruptibleCursors:
+    """A DuckDB connection whose cursors (each a connection of its own) ``interrupt()`` reaches too."""
+
+    def __init__(self, conn: Any):
+        self._conn = conn
+        self._cursors: list = []
+
+    def cursor(self):
+        cursor = self._conn.cursor()
+        self._cursors.append(cursor)
+        return cursor
+
+    def interrupt(self) -> None:
+        for cursor in [self._conn, *self._cursors]:
+            cursor.interrupt()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
 
 
 def _as_principal(principal: Principal | dict) -> Principal:

@@ -2,7 +2,7 @@
 
 One module per command group: ``check`` (govern check), ``demo`` (govern demo),
 ``audit`` (govern audit ...), ``policy`` (govern policy ..., govern explain);
-``catalog`` (govern catalog classify); ``args`` holds the argument helpers they share.
+``catalog`` (govern catalog classify); ``mcp`` (govern mcp); ``args`` holds the argument helpers they share.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import sys
 
 from govern.cli import audit as cli_audit
 from govern.cli import catalog as cli_catalog
+from govern.cli import mcp as cli_mcp
 from govern.cli import check, demo
 from govern.cli import policy as cli_policy
 from govern.cli.args import EXIT_ERROR
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_audit.register(sub)
     cli_policy.register(sub)  # `govern policy lint|test`, `govern explain`
     cli_catalog.register(sub)  # `govern catalog classify`
+    cli_mcp.register(sub)  # `govern mcp`: the MCP server (govern.mcp_server)
     return parser
 
 
