@@ -15,7 +15,9 @@ Identity is verified, never supplied: no tool takes a principal. Over HTTP every
 request's ``Authorization: Bearer`` token is verified by ``gov.principal_from_token``
 (the bundle's identity.yaml; a refused token is a 401 and an audit record); over stdio
 the end user's token is given at start (``--token`` or ``$GOVERN_MCP_TOKEN``) and
-verified the same way before the server starts.
+verified the same way before the server starts, and again at every tool call (an
+expired token stops working). A streamable HTTP session belongs to the token that
+opened it: the SDK answers another principal's request on it with 404.
 """
 
 from __future__ import annotations
@@ -90,12 +92,13 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-def build_server(gov: Any, conn: Any, *, principal: Principal | None = None, http: bool = False,
+def build_server(gov: Any, conn: Any, *, token: str | None = None, http: bool = False,
                  host: str = "127.0.0.1", port: int = 8765, dialect: str | None = None) -> MCPServer:
-    """The MCP server over ``conn``. Over stdio pass the verified ``principal`` (the token given at start);
-    over HTTP (``http=True``) each request's bearer token is verified and there is no fixed principal."""
-    if http == (principal is not None):
-        raise ValueError("over HTTP the principal comes from each request's token; over stdio pass the verified principal")
+    """The MCP server over ``conn``. Over stdio pass the end user's ``token`` (verified again on every
+    tool call, so an expired token stops working); over HTTP (``http=True``) each request's bearer
+    token is verified and there is no fixed identity."""
+    if http == (token is not None):
+        raise ValueError("over HTTP the identity comes from each request's token; over stdio pass the user's token")
     sql = GovernedSql(gov, conn, dialect=dialect)
     options: dict[str, Any] = {}
     if http:
@@ -107,11 +110,14 @@ def build_server(gov: Any, conn: Any, *, principal: Principal | None = None, htt
 
     def who(ctx: Context) -> Principal:
         if not http:
-            return principal
+            try:
+                return gov.principal_from_token(token, action="mcp_authenticate")
+            except (TokenError, IdentityUnavailable) as err:
+                raise ToolError(str(err)) from None
         request = ctx.request_context.request
         user = request.scope.get("user") if request is not None else None
-        token = getattr(user, "access_token", None)
-        claims = (token.claims or {}) if token is not None else {}
+        access = getattr(user, "access_token", None)
+        claims = (access.claims or {}) if access is not None else {}
         if _PRINCIPAL_CLAIM not in claims:  # the bearer middleware lets no request through without one
             raise ToolError("no verified identity for this request")
         return Principal.model_validate(claims[_PRINCIPAL_CLAIM])

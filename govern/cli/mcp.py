@@ -41,14 +41,14 @@ def run(args: argparse.Namespace) -> int:
     from govern.governor import Governor
 
     gov = Governor.from_path(args.policies, audit=args.audit)
-    principal = None
+    token = None
     if args.transport == "stdio":
         token = args.token or os.environ.get(TOKEN_ENV)
         if not token:
             print(f"govern mcp: over stdio the end user's token is needed: --token or ${TOKEN_ENV}", file=sys.stderr)
             return EXIT_ERROR
         try:
-            principal = gov.principal_from_token(token, action="mcp_authenticate")
+            gov.principal_from_token(token, action="mcp_authenticate")  # refused now, or the server does not start
         except (TokenError, IdentityUnavailable) as err:
             print(f"govern mcp: {err}", file=sys.stderr)
             return EXIT_ERROR
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if type(conn).__module__.startswith("psycopg"):
         conn.autocommit = True  # each governed query on its own; a failed one leaves no aborted transaction
     if args.transport == "stdio":
-        build_server(gov, conn, principal=principal).run("stdio")
+        build_server(gov, conn, token=token).run("stdio")
     else:
         server = build_server(gov, conn, http=True, host=args.host, port=args.port)
         print(f"govern mcp: streamable HTTP on http://{args.host}:{args.port}/mcp (bearer tokens per identity.yaml)",

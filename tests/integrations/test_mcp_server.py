@@ -236,6 +236,43 @@ def test_streamable_http(mcp, gov, database, http_server, tmp_path):
     audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert sum(1 for r in audit if r["action"] == "mcp_authenticate" and r["decision"] == "deny") >= 2
 
+    # A session belongs to the token that opened it: another principal's token on it is refused.
+    opened = httpx.post(http_server, json=init, headers={**headers, "Authorization": f"Bearer {token(gov, 'eve')}"}, timeout=30)
+    assert opened.status_code == 200
+    session_headers = {**headers, "mcp-session-id": opened.headers["mcp-session-id"], "mcp-protocol-version": "2025-06-18"}
+    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "run_sql", "arguments": {"query": "SELECT id, email FROM customers LIMIT 2"}}}
+    hijack = httpx.post(http_server, json=call, headers={**session_headers, "Authorization": f"Bearer {token(gov, 'sam')}"},
+                        timeout=30)
+    assert hijack.status_code == 404 and "customers" not in hijack.text
+
+
+def test_stdio_identity_is_verified_at_every_call(mcp, demo_duckdb, monkeypatch):
+    """In process (the SDK's in-memory transport): a token that expires while the server runs stops working."""
+    from mcp import Client
+
+    from govern.identity import mint_dev_token
+    from govern.mcp_server import build_server
+
+    monkeypatch.setenv("GOVERN_JWT_SECRET", SECRET)
+    fresh = Governor.from_path(POLICIES, audit=AuditTrail.null(), hash_key=TEST_HASH_KEY)
+    leeway = fresh.bundle.identity.spec.leeway_seconds
+    minted = time.time()
+    # Valid now (its exp is in the past, but within the leeway) and refused two seconds from now.
+    short = mint_dev_token(fresh.bundle.identity, fresh.principal("eve"), expires_in=3600, now=minted - 3600 - leeway + 2)
+    with pytest.raises(ValueError):
+        build_server(fresh, demo_duckdb)  # stdio needs the user's token; there is no principal parameter
+
+    async def scenario():
+        async with Client(build_server(fresh, demo_duckdb, token=short)) as client:
+            first = await client.call_tool("list_tables", {})
+            assert not first.is_error, text(first)
+            await asyncio.sleep(max(0.0, minted + 3 - time.time()))
+            late = await client.call_tool("run_sql", {"query": "SELECT id FROM regions"})
+            assert late.is_error and "expired" in text(late)
+
+    asyncio.run(scenario())
+
 
 def test_statement_timeout_from_the_bundle(gov, tmp_path, database):
     """limits.statement_timeout_ms stops a long governed query on the engine (a failure, no rows)."""
