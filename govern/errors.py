@@ -68,6 +68,7 @@ class TokenError(GovernError):
     def __init__(self, kind: str, reason: str):
         self.kind = kind
         self.reason = reason
+        self.audit_id: str | None = None  # the audit record of the refusal, when one was written
         super().__init__(f"token refused ({kind}): {reason}")
 
 
@@ -80,3 +81,11 @@ class IdentityUnavailable(GovernError):
     def __init__(self, reason: str):
         self.reason = reason
         super().__init__(f"identity verification unavailable: {reason}")
+
+
+class InvalidPrincipal(Denied):
+    """A principal does not fit the bundle's attribute schema (principals.yaml ``attributes:``).
+
+    ``reasons`` name each attribute and what is wrong with it
+    (``attribute clinic_id must be an integer, got 'one'``); the request is denied.
+    """

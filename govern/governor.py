@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from govern.audit import AuditTrail
 from govern.bundle import Bundle, Catalog, load_bundle
+from govern.bundle.attributes import validate_principal
 from govern.connections import cursor_for, dialect_of
-from govern.errors import Denied, PolicyLoadError, QueryDenied, QueryFailed
+from govern.errors import Denied, InvalidPrincipal, PolicyLoadError, QueryDenied, QueryFailed
 from govern.principal import Principal
+from govern.sql.cost import CostExceeded, check_cost
 from govern.sql.decision import SqlContext, SqlDecision
 from govern.sql.pipeline import govern_sql
 
@@ -150,14 +152,15 @@ class Governor:
         bundle = self._bundle
         cached = self._verifier
         if cached is None or cached[0] is not bundle:
-            cached = self._verifier = (bundle, TokenVerifier(bundle.identity))
+            cached = self._verifier = (bundle, TokenVerifier(bundle.identity, schema=bundle.principal_schema))
         try:
             return cached[1].principal(token)
         except TokenError as err:
             digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest() if isinstance(token, str) else None
-            self.audit.record(action=action, principal={"id": "(unauthenticated)", "roles": [], "tenant": None},
-                              decision="deny", reasons=[f"token refused ({err.kind}): {err.reason}"], input_sha256=digest,
-                              bundle_hash=bundle.content_hash, correlation_id=correlation_id)
+            record = self.audit.record(action=action, principal={"id": "(unauthenticated)", "roles": [], "tenant": None},
+                                       decision="deny", reasons=[f"token refused ({err.kind}): {err.reason}"], input_sha256=digest,
+                                       bundle_hash=bundle.content_hash, correlation_id=correlation_id)
+            err.audit_id = record.event_id
             raise
 
     # -- SQL ------------------------------------------------------------------
@@ -190,9 +193,14 @@ class Governor:
             raise QueryDenied(decision.model_copy(update={"audit_id": record.event_id}))
         try:
             cursor = cursor_for(conn, decision.dialect, bool(decision.params))
+            check_cost(cursor, decision.dialect, decision.sql, decision.params, ctx.bundle.rules.limits.max_cost)
             cursor.execute(decision.sql, decision.params) if decision.params else cursor.execute(decision.sql)
             columns = [d[0] for d in cursor.description or ()]
             rows = [tuple(r) for r in cursor.fetchall()]
+        except CostExceeded as over:  # PostgreSQL's estimate is above limits.max_cost: denied before it runs
+            decision = decision.model_copy(update={"allowed": False, "sql": None, "params": [], "reasons": [over.reason]})
+            record = self.audit.record(action="execute", **self._sql_record(ctx, decision, started, correlation_id))
+            raise QueryDenied(decision.model_copy(update={"audit_id": record.event_id})) from None
         except Exception as err:
             # A database message can quote the data it failed on (a cast error quotes
             # the whole value): mask it like result text before anyone sees it.
@@ -231,9 +239,16 @@ class Governor:
         """Run the pipeline; the reasons are empty when allowed. Never raises for a bad query."""
         state = self._state  # one bundle and its key for the whole request, even if another is swapped in
         bundle = state.bundle
+        invalid: list[str] = []
+        try:  # the bundle's attribute schema: a wrong type is a clear denial, not a database error later
+            principal = validate_principal(bundle.principal_schema, principal)
+        except InvalidPrincipal as err:
+            invalid = err.reasons
         ctx = SqlContext(sql=sql, principal=principal, dialect=dialect, bundle=bundle, hash_key=state.hash_key,
                          handle_key=state.hash_key or self._handle_secret,
                          roles=bundle.grants.expand_roles(tuple(principal.roles)))
+        if invalid:
+            return ctx, invalid
         try:
             govern_sql(ctx)
             return ctx, []
@@ -280,6 +295,23 @@ class Governor:
             correlation_id=correlation_id,
             dialect=ctx.dialect,
         )
+
+    def checked_principal(self, principal: Principal | dict, bundle: Bundle | None = None, *, action: str | None = None,
+                          correlation_id: str | None = None) -> Principal:
+        """``principal`` checked against the bundle's attribute schema, defaults filled in.
+
+        Raises InvalidPrincipal naming each bad attribute; with ``action``, the
+        denial is written to the audit trail first.
+        """
+        bundle = bundle or self._bundle
+        principal = _as_principal(principal)
+        try:
+            return validate_principal(bundle.principal_schema, principal)
+        except InvalidPrincipal as err:
+            if action is not None:
+                self.audit.record(action=action, principal=principal.summary(), decision="deny", reasons=err.reasons,
+                                  bundle_hash=bundle.content_hash, correlation_id=correlation_id)
+            raise
 
     # -- the schema a principal may see: govern.schema ----------------------------
     def schema_for(self, principal: Principal | dict, dialect: str = "duckdb"):
@@ -351,7 +383,7 @@ class Governor:
         """Batch form of mask_text: one engine pass and one audit record for all passages."""
         started = time.perf_counter()
         bundle = self._bundle
-        principal = _as_principal(principal)
+        principal = self.checked_principal(principal, bundle, action=action, correlation_id=correlation_id or conversation)
         reveal = self.revealed_types(principal, bundle)
         masked = self.pii_engine(bundle).mask_many(list(texts), reveal=reveal, contexts=contexts,
                                                    conversation=self.conversation_scope(principal, conversation))
@@ -371,7 +403,7 @@ class Governor:
         Pseudonyms are kept per (principal, conversation): another principal who
         learns or guesses the conversation id restores nothing. Audited (types, never values).
         """
-        principal = _as_principal(principal)
+        principal = self.checked_principal(principal, action="reveal", correlation_id=correlation_id or conversation)
         revealed = self.revealed_types(principal)
         out = self.pii_engine().reveal(text, self.conversation_scope(principal, conversation), reveal=revealed)
         self.audit.record(action="reveal", principal=principal.summary(), decision="allow" if out != text else "mask",
@@ -406,7 +438,7 @@ class Governor:
         unmasked: only for code that masks the rows itself before anyone sees them
         (the SQL chunk store under a retriever, whose masking knows the conversation).
         """
-        principal = _as_principal(principal)
+        principal = self.checked_principal(principal)
         state = self._state
         ctx = SqlContext(sql="", principal=principal, dialect=dialect or dialect_of(conn), bundle=state.bundle,
                          hash_key=state.hash_key, handle_key=state.hash_key or self._handle_secret,

@@ -19,15 +19,17 @@ needs it denies the query, naming the attribute (``claim_notes`` names the claim
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
+from govern.bundle.attributes import validate_principal
 from govern.bundle.identity import IdentityConfig
 from govern.bundle.identity_models import SYMMETRIC, ClaimMapping, ClaimRef
-from govern.errors import IdentityUnavailable, TokenError
+from govern.errors import IdentityUnavailable, InvalidPrincipal, TokenError
 from govern.principal import Principal
 
 MAX_TOKEN_BYTES = 16 * 1024  # larger "tokens" are refused before any parsing
@@ -49,7 +51,8 @@ class TokenVerifier:
     names cannot be read (an unset environment variable, a short secret, a bad PEM).
     """
 
-    def __init__(self, config: IdentityConfig | None, environ: Mapping[str, str] | None = None):
+    def __init__(self, config: IdentityConfig | None, environ: Mapping[str, str] | None = None, schema: Any = None):
+        self.schema = schema  # the principals' attribute schema (govern.bundle.attributes), applied to mapped claims
         if config is None:
             raise IdentityUnavailable("the bundle has no identity.yaml: tokens cannot be verified")
         self.config = config
@@ -94,7 +97,7 @@ class TokenVerifier:
         """The verified claims of ``token``; TokenError naming what is wrong."""
         jwt = _jwt()
         if not isinstance(token, str) or not token.strip():
-            raise TokenError("malformed", "no token")
+            raise TokenError("malformed", "no bearer token (send Authorization: Bearer <JWT>)")
         token = token.strip()
         if len(token.encode("utf-8", "replace")) > MAX_TOKEN_BYTES:
             raise TokenError("malformed", f"token longer than {MAX_TOKEN_BYTES} bytes")
@@ -152,8 +155,10 @@ class TokenVerifier:
         return self._jwks[kid]
 
     def principal(self, token: str) -> Principal:
-        """The principal of a verified token (``principal_from_claims`` of its claims)."""
-        return principal_from_claims(self.claims(token), self.spec.claims)
+        """The principal of a verified token: ``principal_from_claims`` of its claims, checked against the
+        bundle's attribute schema (defaults filled in); a claim that does not fit it is refused, naming the claim."""
+        principal = principal_from_claims(self.claims(token), self.spec.claims)
+        return apply_schema(self.schema, principal, self.spec.claims)
 
 
 def claim_value(claims: Mapping[str, Any], ref: ClaimRef) -> tuple[bool, Any]:
@@ -202,6 +207,29 @@ def principal_from_claims(claims: Mapping[str, Any], mapping: ClaimMapping) -> P
         claims_named = [_label(mapping.attributes[b]) for b in bad if b in mapping.attributes]
         raise TokenError("claim_type", f"claim(s) {claims_named or '?'} for attribute(s) {bad or '?'}: not a string, "
                                        "number, boolean or list of them") from None
+
+
+def apply_schema(schema: Any, principal: Principal, mapping: ClaimMapping) -> Principal:
+    """``principal`` checked against the attribute schema (govern.bundle.attributes); TokenError naming the
+    claims that do not fit (``missing_claim`` when every problem is a required attribute without its claim)."""
+    if schema is None:
+        return principal
+    try:
+        return validate_principal(schema, principal)
+    except InvalidPrincipal as err:
+        reasons = []
+        for reason in err.reasons:
+            reason = _VALUE.sub("", reason)  # never the claim's value: the audit trail records this reason
+            for name, ref in mapping.attributes.items():
+                if f"attribute {name} " in reason:
+                    reason += f" (claim {_label(ref)!r})"
+                    break
+            reasons.append(reason)
+        missing = all("is required" in r and "missing" in r for r in reasons)
+        raise TokenError("missing_claim" if missing else "claim_type", "; ".join(reasons)) from None
+
+
+_VALUE = re.compile(r", got .*$", re.S)
 
 
 def claim_notes(reasons: list[str], principal: Principal, mapping: ClaimMapping) -> list[str]:

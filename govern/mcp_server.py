@@ -122,9 +122,15 @@ def build_server(gov: Any, conn: Any, *, token: str | None = None, http: bool = 
             raise ToolError("no verified identity for this request")
         return Principal.model_validate(claims[_PRINCIPAL_CLAIM])
 
+    async def schema_of(ctx: Context):
+        try:
+            return await anyio.to_thread.run_sync(sql.schema, who(ctx))
+        except GovernError as err:  # a principal the attribute schema refuses: every request of theirs is denied
+            raise ToolError(str(err)) from None
+
     @server.tool(description="The tables you may query, and whether rows of each are filtered by policy.")
     async def list_tables(ctx: Context) -> dict:
-        schema = await anyio.to_thread.run_sync(sql.schema, who(ctx))
+        schema = await schema_of(ctx)
         return {"tables": [{"name": t.name, "rows_filtered": t.rows_filtered, "no_rows": t.no_rows,
                             **({"denied": list(t.denied)} if t.denied else {})} for t in schema.tables],
                 "dialect": sql.dialect, "max_rows": schema.max_rows}
@@ -132,7 +138,7 @@ def build_server(gov: Any, conn: Any, *, token: str | None = None, http: bool = 
     @server.tool(description="CREATE TABLE text of one table as you may see it: visible columns with types and keys; "
                              "masked columns say what the mask shows.")
     async def describe_table(table: str, ctx: Context) -> str:
-        schema = await anyio.to_thread.run_sync(sql.schema, who(ctx))
+        schema = await schema_of(ctx)
         try:
             return schema.text_for([table])
         except KeyError as err:

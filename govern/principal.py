@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-AttributeValue = str | int | float | bool | list[str] | list[int] | list[float]
+AttributeValue = str | int | float | bool | list[str] | list[int] | list[float] | list[bool]
 
 
 class Principal(BaseModel):

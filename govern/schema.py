@@ -151,8 +151,12 @@ def describe_mask(mask: CompiledMask) -> str:
 
 
 def schema_for(gov: Any, principal: Principal | dict, dialect: str = "duckdb") -> VisibleSchema:
-    """The tables and columns ``principal`` may see under ``gov``'s bundle, as the governed SQL presents them."""
-    principal = principal if isinstance(principal, Principal) else Principal.model_validate(principal)
+    """The tables and columns ``principal`` may see under ``gov``'s bundle, as the governed SQL presents them.
+
+    Raises InvalidPrincipal when the principal does not fit the bundle's attribute schema."""
+    # The bundle's attribute schema first (defaults filled in); a principal that does not fit it
+    # raises InvalidPrincipal naming each attribute, as every request of theirs would be denied.
+    principal = gov.checked_principal(principal)
     bundle = gov.bundle
     roles = bundle.grants.expand_roles(tuple(principal.roles))
     ctx = SqlContext(sql="", principal=principal, dialect=dialect, bundle=bundle, roles=roles)

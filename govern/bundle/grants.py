@@ -116,8 +116,11 @@ def read_grant_file(path: Path) -> tuple[list[tuple[int, list[str]]], list[str]]
         stripped = raw.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        fields = [f.strip() for f in next(csv.reader(io.StringIO(stripped), skipinitialspace=True))]
         where = f"{path.name}:{lineno}"
+        if stripped.count('"') % 2:
+            problems.append(f"{where}: unterminated quote: a '\"' on this line is never closed")
+            continue
+        fields = [f.strip() for f in next(csv.reader(io.StringIO(stripped), skipinitialspace=True))]
         if fields[0] == "p":
             if len(fields) != 5:
                 problems.append(f"{where}: a 'p' line needs 4 fields (role, object, action, allow|deny), got {len(fields) - 1}")

@@ -27,14 +27,24 @@ class IdentityConfig:
     jwks: dict[str, Any] | None = field(default=None, repr=False)
 
 
-def load_identity(root: Path, problems: list[str]) -> IdentityConfig | None:
-    """Validate ``root/identity.yaml`` (optional); problems as ``file:line: message``."""
+def load_identity(root: Path, problems: list[str], schema: Any = None) -> IdentityConfig | None:
+    """Validate ``root/identity.yaml`` (optional); problems as ``file:line: message``.
+
+    ``schema`` (the principals' attribute schema, govern.bundle.attributes.PrincipalSchema):
+    a claim mapped to an attribute the schema does not declare is an error when the schema
+    denies unknown attributes (every token would be refused).
+    """
     path = Path(root) / IDENTITY_FILE
     if not path.is_file():
         return None
     spec, source = validated(path, IdentityFile, problems)
     if spec is None:
         return None
+    if schema is not None and schema.unknown_attributes == "deny":
+        for name in spec.claims.attributes:
+            if name not in schema.attributes:
+                problems.append(f"{source.where(('claims', 'attributes', name))}: claims.attributes.{name}: attribute "
+                                f"{name!r} is not in the attribute schema (principals.yaml attributes:)")
     jwks = None
     if spec.keys.jwks_file is not None:
         where = source.where(("keys", "jwks_file"))

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from govern.bundle.attributes import AttributeSpec, PrincipalSchema
 from govern.pii.settings import PiiSettings
 from govern.principal import Principal
 
@@ -165,8 +166,14 @@ class Limits(Strict):
     max_analysis_steps: int = Field(default=500_000, ge=1_000)
     # Longest query text accepted (characters).
     max_query_chars: int = Field(default=100_000, ge=100)
-    # Statement timeout of governed queries run by govern's tools (MCP server, SQL adapters), in ms.
-    statement_timeout_ms: int | None = Field(default=None, ge=1)
+    # PostgreSQL: the planner's estimated total cost (EXPLAIN) above which execute denies a query before
+    # running it, naming the estimate and this limit. Other engines give no estimate: not applied there.
+    max_cost: float | None = Field(default=None, gt=0)
+    # govern serve: each principal's requests per minute (answered 429 with Retry-After beyond it); none = no limit.
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    # govern serve, govern mcp and the SQL adapters: longest a governed query may run on the database
+    # (a statement timeout), milliseconds.
+    statement_timeout_ms: int = Field(default=30_000, ge=1)
 
 
 class Settings(Strict):
@@ -195,4 +202,12 @@ class RulesFile(Strict):
 
 
 class PrincipalsFile(Strict):
+    # The attribute schema (govern.bundle.attributes): absent means principals are not checked.
+    attributes: dict[str, AttributeSpec] | None = None
+    unknown_attributes: Literal["deny", "allow"] = "deny"
     principals: list[Principal] = []
+
+    def schema(self) -> PrincipalSchema | None:
+        if self.attributes is None:
+            return None
+        return PrincipalSchema(attributes=self.attributes, unknown_attributes=self.unknown_attributes)

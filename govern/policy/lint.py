@@ -10,14 +10,16 @@ load-error                  error     the bundle does not load (schema, YAML, SQ
 unknown-table               error     grants.csv names a table the catalog lacks
 unknown-column              error     grants.csv names a column the table lacks
 unknown-role                error     a rule names a role no grant or hierarchy line has, or a role no
-                                      principal holds looks like a typo of one that is held
-unknown-attribute           error     a rule reads `:principal.NAME` that no principal in principals.yaml has
+                                      principal holds looks like a typo of one that is held, or a `g` line
+                                      inherits a role that exists nowhere else (did-you-mean)
+unknown-attribute           error     a rule reads `:principal.NAME` that the attribute schema does not declare
+                                      (without a schema: that no principal in principals.yaml has)
 unexpected-file             error     a misnamed bundle file (documents.yml, principal.yaml) whose real
                                       name is missing (warning when it is present, or another policy-like file)
 lint-crash                  error     a lint check failed (reported, never raised)
 unknown-entity              error     an entity scope names an undefined entity
-unknown-collection          warning   a grant names a collection documents.yaml lacks
-unknown-pii-type            warning   `pii:TYPE, reveal` for a type the PII settings do not detect
+unknown-collection          error     a grant names a collection documents.yaml lacks (did-you-mean)
+unknown-pii-type            error     `pii:TYPE, reveal` or a catalog `pii:` class for a type the PII settings do not detect
 never-applies               warning   no principal can ever match the rule
 shadowed-mask               warning   earlier mask rules match every principal this one matches
 mask-on-denied-column       warning   whenever the mask matches, the column is not selectable
@@ -44,7 +46,7 @@ from govern.bundle.yaml_source import YamlProblem, load_yaml
 from govern.errors import PolicyLoadError
 from govern.policy import lint_refs
 from govern.policy.findings import Finding
-from govern.policy.lint_refs import read_grant_lines, unexpected_files
+from govern.policy.lint_refs import did_you_mean, read_grant_lines, unexpected_files
 from govern.policy.roles import describe, known_roles, role_sets
 
 SEVERITIES = ("error", "warning", "info")
@@ -140,19 +142,24 @@ def _grant_lines_findings(root: Path, catalog, pii_types: set[str] | None, colle
                 continue
             table_part, _, column_part = pattern.partition(".")
             if not any(ch in table_part for ch in "*?[") and table_part not in tables:
-                findings.append(Finding("unknown-table", "error", f"grant to {role!r} names table {table_part!r}, which is not in the catalog", GRANTS_FILE, g.line))
+                findings.append(Finding("unknown-table", "error", f"grant to {role!r} names table {table_part!r}, which is not in the catalog"
+                                        f"{did_you_mean(table_part, tables)}", GRANTS_FILE, g.line))
             elif not any(ch in table_part for ch in "*?[") and column_part:
-                findings.append(Finding("unknown-column", "error", f"grant to {role!r}: table {tables[table_part].name!r} has no column matching {column_part!r}", GRANTS_FILE, g.line))
+                names = [c.name.lower() for c in tables[table_part].columns]
+                findings.append(Finding("unknown-column", "error", f"grant to {role!r}: table {tables[table_part].name!r} has no column matching {column_part!r}"
+                                        f"{did_you_mean(column_part, names)}", GRANTS_FILE, g.line))
             else:
                 findings.append(Finding("unknown-table", "error", f"grant to {role!r}: {obj!r} matches no column of any catalog table", GRANTS_FILE, g.line))
         elif act == "reveal" and pii_types is not None:
             kind = obj.removeprefix("pii:")
             if not obj.startswith("pii:") or not any(fnmatchcase(t, kind) for t in pii_types):
-                findings.append(Finding("unknown-pii-type", "warning", f"grant to {role!r} reveals {obj!r}, but the PII settings detect only {sorted(pii_types)}", GRANTS_FILE, g.line))
+                findings.append(Finding("unknown-pii-type", "error", f"grant to {role!r} reveals {obj!r}, but the PII settings detect only {sorted(pii_types)}"
+                                        f"{did_you_mean(kind, pii_types)}", GRANTS_FILE, g.line))
         elif act == "retrieve" and collections is not None:
             name = obj.removeprefix("collection:")
             if not obj.startswith("collection:") or not any(fnmatchcase(c, name) for c in collections):
-                findings.append(Finding("unknown-collection", "warning", f"grant to {role!r} names {obj!r}, which documents.yaml does not define ({sorted(collections)})", GRANTS_FILE, g.line))
+                findings.append(Finding("unknown-collection", "error", f"grant to {role!r} names {obj!r}, which documents.yaml does not define ({sorted(collections)})"
+                                        f"{did_you_mean(name, collections)}", GRANTS_FILE, g.line))
     return findings
 
 
@@ -185,7 +192,8 @@ class _Linter:
         self.findings += _guarded("grant-references", lambda: _grant_lines_findings(root, b.catalog, set(b.rules.pii.entities), self.collections()))
         for check in (self.check_filters, self.check_masks, self.check_pii_columns, self.check_roles_without_grants, self.check_entities):
             self.findings += _guarded(check.__name__, lambda: check() or ())
-        for ref_check in (lint_refs.unknown_roles, lint_refs.roles_not_held, lint_refs.unknown_attributes):
+        for ref_check in (lint_refs.unknown_roles, lint_refs.roles_not_held, lint_refs.unknown_attributes,
+                          lint_refs.unknown_hierarchy_roles):
             self.findings += _guarded(ref_check.__name__, lambda: ref_check(b, root))
 
     # -- helpers ---------------------------------------------------------------
@@ -279,6 +287,11 @@ class _Linter:
             for column in table.columns:
                 if not column.pii:
                     continue
+                if column.pii not in b.rules.pii.entities:
+                    self.add("unknown-pii-type", "error",
+                             f"{table.name}.{column.name} is classified {column.pii!r}, a type the PII settings do not detect "
+                             f"({sorted(b.rules.pii.entities)}){did_you_mean(column.pii, b.rules.pii.entities)}",
+                             file=CATALOG_FILE, line=self._catalog_line(table.name, column.name))
                 masks = [m for m in b.rules.column_masks if m.table.lower() == table.name.lower() and m.column.lower() == column.name.lower()]
                 exposed = []
                 for roles in self.role_sets:
