@@ -158,15 +158,10 @@ def build_server(gov: Any, conn: Any, *, token: str | None = None, http: bool = 
 
     stores = _sql_collections(gov)
     if stores:
-        retrievers: dict[str, Any] = {}
-
-        def retriever(name: str):
-            if name not in retrievers:
-                spec = stores[name]
-                retrievers[name] = gov.sql_retriever(conn, spec.table, name, id_column=spec.id_column,
-                                                     text_column=spec.text_column, metadata_columns=spec.metadata_columns,
-                                                     search_columns=spec.search_columns)
-            return retrievers[name]
+        # Built now: a store naming a table or column the catalog lacks stops the server at start (ChunkStoreError).
+        retrievers = {name: gov.sql_retriever(conn, spec.table, name, id_column=spec.id_column, text_column=spec.text_column,
+                                              metadata_columns=spec.metadata_columns, search_columns=spec.search_columns)
+                      for name, spec in stores.items()}
 
         names = ", ".join(sorted(stores))
 
@@ -180,7 +175,7 @@ def build_server(gov: Any, conn: Any, *, token: str | None = None, http: bool = 
 
             def search():
                 with sql.lock:
-                    return retriever(name)(query, principal, k=k, correlation_id=ctx.request_id)
+                    return retrievers[name](query, principal, k=k, correlation_id=ctx.request_id)
             try:
                 result = await anyio.to_thread.run_sync(search)
                 documents = result.documents

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"govern mcp: the mcp package is not installed ({err}): pip install 'govern[mcp]'", file=sys.stderr)
         return EXIT_ERROR
     from govern.cli.catalog import connect
-    from govern.errors import IdentityUnavailable, TokenError
+    from govern.errors import GovernError, IdentityUnavailable, TokenError
     from govern.governor import Governor
 
     gov = Governor.from_path(args.policies, audit=args.audit)
@@ -52,6 +52,14 @@ def run(args: argparse.Namespace) -> int:
         except (TokenError, IdentityUnavailable) as err:
             print(f"govern mcp: {err}", file=sys.stderr)
             return EXIT_ERROR
+    else:  # HTTP: the keys identity.yaml names must be there now, or no request could ever be verified
+        from govern.identity import TokenVerifier
+
+        try:
+            TokenVerifier(gov.bundle.identity)
+        except IdentityUnavailable as err:
+            print(f"govern mcp: {err}", file=sys.stderr)
+            return EXIT_ERROR
     try:
         conn = connect(args.db)
     except Exception as err:  # noqa: BLE001 - a user mistake: one line, exit 2
@@ -59,10 +67,15 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if type(conn).__module__.startswith("psycopg"):
         conn.autocommit = True  # each governed query on its own; a failed one leaves no aborted transaction
+    try:
+        server = (build_server(gov, conn, token=token) if args.transport == "stdio"
+                  else build_server(gov, conn, http=True, host=args.host, port=args.port))
+    except GovernError as err:  # e.g. a documents.yaml sql_store naming a table the catalog lacks
+        print(f"govern mcp: {err}", file=sys.stderr)
+        return EXIT_ERROR
     if args.transport == "stdio":
-        build_server(gov, conn, token=token).run("stdio")
+        server.run("stdio")
     else:
-        server = build_server(gov, conn, http=True, host=args.host, port=args.port)
         print(f"govern mcp: streamable HTTP on http://{args.host}:{args.port}/mcp (bearer tokens per identity.yaml)",
               file=sys.stderr)
         server.run("streamable-http", host=args.host, port=args.port)

@@ -295,3 +295,12 @@ def test_statement_timeout_from_the_bundle(gov, tmp_path, database):
         tools.execute(slow)
     assert time.monotonic() - started < 30
     assert tools.execute("SELECT count(*) FROM regions").rows  # the connection still works afterwards
+
+
+def test_http_server_refuses_to_start_without_its_keys(mcp, demo_db_path, tmp_path):
+    """No secret for identity.yaml: no request could ever be verified, so the server does not start."""
+    env = server_env(tmp_path)
+    env.pop("GOVERN_JWT_SECRET")
+    done = subprocess.run([sys.executable, *command(str(demo_db_path), "--transport", "http", "--port", str(free_port()))],
+                          env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2 and "GOVERN_JWT_SECRET is not set" in done.stderr
