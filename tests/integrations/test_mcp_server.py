@@ -151,6 +151,8 @@ async def check_principal(client, gov, conn, dialect, who):
 def test_stdio(mcp, gov, database, tmp_path):
     from mcp import Client, StdioServerParameters
 
+    from govern.mcp_server import jsonable
+
     db, conn = database
     dialect = "duckdb" if db.endswith(".duckdb") else "postgres"
 
@@ -170,6 +172,10 @@ def test_stdio(mcp, gov, database, tmp_path):
                 if who == "sam":  # a support agent: his own tickets, PII masked by his grants
                     docs = as_json(search)["documents"]
                     assert docs and all(d["metadata"]["agent_id"] == 22 for d in docs)
+                    spec = gov.bundle.documents.collection("support_kb").spec.sql_store
+                    direct = gov.sql_retriever(conn, spec.table, "support_kb", text_column=spec.text_column,
+                                               metadata_columns=spec.metadata_columns, search_columns=spec.search_columns)
+                    assert docs == jsonable(direct("open high", gov.principal("sam"), k=3).documents)
                 else:  # a sales rep has no grant on the collection: a tool error saying so
                     assert search.is_error and "no grant to retrieve from collection 'support_kb'" in text(search)
         assert "accounts" in seen["eve"] and "accounts" not in seen["sam"] and "assignments" in seen["sam"]
