@@ -115,3 +115,58 @@ def test_create_sql_agent_repairs_a_denied_query(lc, quiet_gov, engine_conn):
     assert "customers" in tables.split(", ") and "national_id" not in schema
     assert denied.startswith("Error: query denied") and "national_id" in denied
     assert rows == expected_text(quiet_gov, engine_conn, good, eve)[0]
+
+
+def test_generated_queries_equal_gov_execute_through_both_adapters(lc, quiet_gov, demo_db_path):
+    """A family of queries (any table, any columns, granted or not, filters, order, limit) for demo and
+    generated principals: LangChain's run and LlamaIndex's run_sql return gov.execute's rows, or its denial."""
+    require("llama_index.core")
+    import duckdb
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from langchain_community.utilities.sql_database import truncate_word
+
+    from govern import Principal
+    from govern.adapters.llamaindex_sql import GovernedLlamaSQLDatabase, GovernedSQLError
+
+    tables = {t.name: [c.name for c in t.columns] for t in quiet_gov.bundle.catalog}
+
+    @st.composite
+    def query(draw):
+        table = draw(st.sampled_from(sorted(tables)))
+        columns = draw(st.lists(st.sampled_from(tables[table]), min_size=1, max_size=4, unique=True))
+        sql = f"SELECT {', '.join(columns)} FROM {table}"
+        if draw(st.booleans()):
+            sql += f" WHERE {columns[0]} IS NOT NULL"
+        return sql + f" ORDER BY {', '.join(str(i + 1) for i in range(len(columns)))} LIMIT {draw(st.integers(1, 20))}"
+
+    principals = st.one_of(st.sampled_from(["eve", "lena", "sam", "tara", "ada"]).map(quiet_gov.principal),
+                           st.builds(lambda roles, region, tenant, emp: Principal("gen", roles, {"region": region, "tenant": tenant, "employee_id": emp}),
+                                     st.lists(st.sampled_from(["sales_rep", "sales_lead", "support_agent", "support_lead", "auditor"]),
+                                              max_size=2, unique=True),
+                                     st.sampled_from(["EU", "NA", "APAC"]), st.sampled_from(["acme", "globex"]), st.integers(0, 45)))
+    conn = duckdb.connect(str(demo_db_path), read_only=True)
+    lang = lc.GovernedSQLDatabase(quiet_gov, conn)
+    llama = GovernedLlamaSQLDatabase(quiet_gov, conn)
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(sql=query(), principal=principals)
+    def check(sql, principal):
+        try:
+            want = quiet_gov.execute(conn, sql, principal)
+        except QueryDenied as err:
+            with pytest.raises(lc.GovernedQueryError) as a:
+                lang.run(sql, principal=principal)
+            with pytest.raises(GovernedSQLError) as b:
+                llama.run_sql(sql, principal=principal)
+            assert a.value.reasons == b.value.reasons == err.decision.reasons
+            return
+        rows = [tuple(truncate_word(v, length=300) for v in row) for row in want.rows]
+        assert lang.run(sql, principal=principal) == (str(rows) if rows else "")
+        assert llama.run_sql(sql, principal=principal)[1]["result"] == [tuple(llama.truncate_word(v, length=300) for v in r)
+                                                                         for r in want.rows]
+
+    try:
+        check()
+    finally:
+        conn.close()
