@@ -450,19 +450,34 @@ class Governor:
         result is scanned and masked with the principal's reveals (fail closed until classified)."""
         from govern.sql import unmask
 
-        strings: list[str] = []
+        # Names read from the data (pii.name_sources) are matched only in columns whose value *is*
+        # a stored column, unchanged: a string the query computes or supplies (a literal, a
+        # concatenation) is scanned by what looks at the string alone (patterns, NER), so whether
+        # it comes back masked never tells whether some row, hidden or not, holds it.
+        stored = unmask.stored_positions(ctx.analysis, len(rows[0]) if rows else 0)
+        plain: list[str] = []
+        named: list[str] = []
         for row in rows:
-            for value in row:
-                unmask.strings_in(value, strings)
-        if not strings:
+            for position, value in enumerate(row):
+                unmask.strings_in(value, named if position in stored else plain)
+        if not plain and not named:
             return rows, {}, False
         from govern.pii.sources import source_names
 
-        names = source_names(conn, ctx.bundle, ctx.dialect)
-        masked = self.pii_engine(ctx.bundle).mask_many(list(dict.fromkeys(strings)),
-                                                       reveal=self.revealed_types(ctx.principal, ctx.bundle), known_names=names)
-        shown = dict(zip(dict.fromkeys(strings), (m.text for m in masked)))
-        out = [tuple(unmask.replace_strings(v, lambda text: shown.get(text, text)) for v in row) for row in rows]
+        engine, reveal = self.pii_engine(ctx.bundle), self.revealed_types(ctx.principal, ctx.bundle)
+        names = source_names(conn, ctx.bundle, ctx.dialect) if named else None
+        plain, named = list(dict.fromkeys(plain)), list(dict.fromkeys(named))
+        masked_plain = engine.mask_many(plain, reveal=reveal) if plain else []
+        masked_named = engine.mask_many(named, reveal=reveal, known_names=names) if named else []
+        shown_plain = dict(zip(plain, (m.text for m in masked_plain)))
+        shown_named = dict(zip(named, (m.text for m in masked_named)))
+
+        def cell(position: int, value):
+            shown = shown_named if position in stored else shown_plain
+            return unmask.replace_strings(value, lambda text: shown.get(text, text))
+
+        out = [tuple(cell(p, v) for p, v in enumerate(row)) for row in rows]
+        masked = [*masked_plain, *masked_named]
         return out, _sum_counts(m.masked_counts for m in masked), any(m.needs_review for m in masked)
 
     def _resolve_handles(self, ctx: SqlContext, rows: list[tuple], conn: Any, masked: bool = True):
@@ -483,12 +498,13 @@ class Governor:
         for row in rows:
             for value in row:
                 unmask.strings_in(value, strings)
-        found = unmask.collect(strings, ctx.handle_key)
+        scope = unmask.handle_scope(ctx.roles)
+        found = unmask.collect(strings, ctx.handle_key, scope)
         if not found:
             return rows, {}, False
         raw = unmask.fetch(conn, ctx, found, cursor_for)
         if not masked:
-            out = [tuple(unmask.replace_strings(v, lambda text: unmask.substitute(text, ctx.handle_key, raw)) for v in row)
+            out = [tuple(unmask.replace_strings(v, lambda text: unmask.substitute(text, ctx.handle_key, scope, raw)) for v in row)
                    for row in rows]
             return out, {}, False
         texts = list(raw.values())
@@ -498,7 +514,7 @@ class Governor:
         masked = self.pii_engine(ctx.bundle).mask_many(texts, reveal=self.revealed_types(ctx.principal, ctx.bundle),
                                                        known_names=names)
         shown = dict(zip(raw.keys(), (m.text for m in masked)))
-        out = [tuple(unmask.replace_strings(v, lambda text: unmask.substitute(text, ctx.handle_key, shown)) for v in row)
+        out = [tuple(unmask.replace_strings(v, lambda text: unmask.substitute(text, ctx.handle_key, scope, shown)) for v in row)
                for row in rows]
         return out, _sum_counts(m.masked_counts for m in masked), any(m.needs_review for m in masked)
 

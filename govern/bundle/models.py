@@ -174,6 +174,9 @@ class Limits(Strict):
     # govern serve, govern mcp and the SQL adapters: longest a governed query may run on the database
     # (a statement timeout), milliseconds.
     statement_timeout_ms: int = Field(default=30_000, ge=1)
+    # Most base-table references one query may make (each becomes a governed relation, so
+    # this also bounds the size of the governed SQL and of its check).
+    max_table_references: int = Field(default=64, ge=1)
 
 
 class Settings(Strict):

@@ -22,7 +22,7 @@ from govern.principal import Principal
 from govern.errors import Denied
 from govern.bundle.entities import combined_member_predicate
 from govern.sql.binding import bind, principal_placeholders
-from govern.sql.handles import handle_expression
+from govern.sql.handles import handle_expression, scope_of
 from govern.sql.portable import portable
 from govern.sql.masks import HASH_DIALECTS, keyed_hash, mask_expression
 
@@ -203,7 +203,7 @@ def build_template(table: Table, access: TableAccess, policy: TablePolicy, roles
             key = handle_key_column(table, access, policy, roles)
             key_ref = exp.Column(this=exp.to_identifier(key, quoted=True), table=qualifier.copy())
             handle = handle_expression(table.name, column.name, key_ref, ref,
-                                       lambda value: keyed_hash(value, dialect), dialect)
+                                       lambda value: keyed_hash(value, dialect), dialect, scope_of(roles))
             projections.append(exp.alias_(handle, exp.to_identifier(column.name, quoted=True)))
             handles.append(column.name.lower())
             continue
