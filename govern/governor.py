@@ -351,6 +351,15 @@ class Governor:
                                   bundle_hash=bundle.content_hash, correlation_id=correlation_id)
             raise
 
+    # -- the schema a principal may see: govern.schema ----------------------------
+    def schema_for(self, principal: Principal | dict, dialect: str = "duckdb"):
+        """The tables and columns ``principal`` may see, as a ``govern.schema.VisibleSchema``:
+        ``.text`` is CREATE TABLE-like text for a prompt (masked columns say what the mask
+        shows, row-governed tables say that rows are filtered, never how), ``.to_dict()`` the data."""
+        from govern.schema import schema_for
+
+        return schema_for(self, principal, dialect)
+
     # -- entities and retrieval: implemented in their own packages -------------
     def entity_scope(self, principal: Principal | dict, entity: str, conn: Any = None):
         """The principal's scope on ``entity`` as a SQL predicate and, with ``conn``, the resolved keys."""

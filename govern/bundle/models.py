@@ -169,13 +169,13 @@ class Limits(Strict):
     # Most base-table references one query may make (each becomes a governed relation, so
     # this also bounds the size of the governed SQL and of its check).
     max_table_references: int = Field(default=64, ge=1)
-
     # PostgreSQL: the planner's estimated total cost (EXPLAIN) above which execute denies a query before
     # running it, naming the estimate and this limit. Other engines give no estimate: not applied there.
     max_cost: float | None = Field(default=None, gt=0)
     # govern serve: each principal's requests per minute (answered 429 with Retry-After beyond it); none = no limit.
     requests_per_minute: int | None = Field(default=None, ge=1)
-    # govern serve: longest a governed query may run on the database (a statement timeout), milliseconds.
+    # govern serve, govern mcp and the SQL adapters: longest a governed query may run on the database
+    # (a statement timeout), milliseconds.
     statement_timeout_ms: int = Field(default=30_000, ge=1)
 
 

@@ -2,7 +2,8 @@
 
 One module per command group: ``check`` (govern check), ``demo`` (govern demo),
 ``audit`` (govern audit ...), ``policy`` (govern policy ..., govern explain);
-``catalog`` (govern catalog classify); ``serve`` (govern serve, govern token --dev); ``args`` holds the argument helpers they share.
+``catalog`` (govern catalog classify); ``serve`` (govern serve, govern token --dev); ``mcp`` (govern mcp);
+``args`` holds the argument helpers they share.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 
 from govern.cli import audit as cli_audit
 from govern.cli import catalog as cli_catalog
+from govern.cli import mcp as cli_mcp
 from govern.cli import check, demo
 from govern.cli import policy as cli_policy
 from govern.cli import serve as cli_serve
@@ -46,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_policy.register(sub)  # `govern policy lint|test`, `govern explain`
     cli_catalog.register(sub)  # `govern catalog classify`
     cli_serve.register(sub)  # `govern serve`, `govern token --dev`
+    cli_mcp.register(sub)  # `govern mcp`: the MCP server (govern.mcp_server)
     return parser
 
 
