@@ -23,7 +23,7 @@ from .settings import (
     RedactOp,
     VaultSettings,
 )
-from .vault import PseudonymVault
+from .vault import PseudonymVault, VaultBackend
 
 __all__ = [
     "CustomRecognizer",
@@ -40,8 +40,10 @@ __all__ = [
     "PiiSettings",
     "PlaceholderOp",
     "PseudonymOp",
+    "PostgresVault",
     "PseudonymVault",
     "RedactOp",
+    "VaultBackend",
     "VaultSettings",
     "canonical",
     "name_set",
@@ -58,6 +60,8 @@ def __getattr__(name: str):
         from . import nlp as module
     elif name == "NameSourceError":
         from . import sources as module
+    elif name == "PostgresVault":
+        from . import vault_pg as module
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(module, name)

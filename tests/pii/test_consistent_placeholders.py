@@ -131,3 +131,12 @@ def test_free_text_in_one_query_result_is_numbered_across_rows(tmp_path):
     assert persons[0] != persons[1]
     assert "lk@ex.io" not in repr(body) and "Kowalski" not in repr(body) and "Duarte" not in repr(body)
     conn.close()
+
+
+def test_passages_of_one_call_are_one_result(quiet_gov):
+    """gov.mask_texts (and a retriever's passages, which go through the same mask_many) number
+    across the passages: the same e-mail in passages 1 and 3 is one token, another is another."""
+    ada = {"id": "ada2", "roles": ["auditor"]}
+    out = [m.text for m in quiet_gov.mask_texts(
+        [f"from {EMAILS[0]}", f"from {EMAILS[1]}", f"again {EMAILS[0]}"], ada)]
+    assert out == ["from <EMAIL_ADDRESS_1>", "from <EMAIL_ADDRESS_2>", "again <EMAIL_ADDRESS_1>"]

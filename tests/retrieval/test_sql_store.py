@@ -195,7 +195,16 @@ def assert_same(result, expected, gov, principal, engine):
         s = engine.schema
         names = NameSet({n for (n,) in engine.conn.execute(
             f"SELECT name FROM {s}.customers UNION SELECT name FROM {s}.employees").fetchall() if n}, strict=True)
-    assert [d["text"] for d in result] == [pii.mask(r[1], reveal=reveal, known_names=names).text for r in expected]
+    # one retrieval is one result: placeholders are numbered across its passages
+    # (tests/pii/test_consistent_placeholders.py), so compare up to the numbers
+    assert [_unnumbered(d["text"]) for d in result] == [
+        _unnumbered(pii.mask(r[1], reveal=reveal, known_names=names).text) for r in expected]
+
+
+def _unnumbered(text: str) -> str:
+    import re
+
+    return re.sub(r"<([A-Z][A-Z0-9_]*?)_\d+>", r"<\1>", text)
 
 
 # Hand-written conditions per demo principal: document rule AND the SQL row filters AND entity scopes,
