@@ -34,11 +34,16 @@ def redact_literals(sql: str, dialect: str = "duckdb") -> str:
         return WITHHELD.format(dialect=dialect)
     out: list[str] = []
     pos = 0
+    prev = None
     for tok in tokens:
         gap = sql[pos:tok.start]
         out.append(gap if not gap.strip() else f" {COMMENT} ")
-        out.append(PLACEHOLDER if tok.token_type in LITERALS else sql[tok.start:tok.end + 1])
+        # `$1` is a bind parameter's number (a placeholder, not data): kept, as the governed SQL's fast path keeps it
+        parameter = prev is not None and prev.token_type == TokenType.PARAMETER and prev.end + 1 == tok.start
+        literal = tok.token_type in LITERALS and not (parameter and tok.token_type == TokenType.NUMBER)
+        out.append(PLACEHOLDER if literal else sql[tok.start:tok.end + 1])
         pos = tok.end + 1
+        prev = tok
     tail = sql[pos:]
     out.append(tail if not tail.strip() else f" {COMMENT}")
     return "".join(out)

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
+from sqlglot.tokens import TokenType
 
 from govern import Governor
 from govern.audit import AuditTrail
@@ -28,27 +29,32 @@ def gov():
 
 
 def literal_tokens(sql: str, dialect: str) -> list[str]:
-    return [t.text for t in Dialect.get_or_raise(dialect).tokenize(sql) if t.token_type in LITERALS]
+    """Literal tokens of ``sql``, by the dialect's own tokenizer; the number of a ``$1`` parameter is not one."""
+    tokens = Dialect.get_or_raise(dialect).tokenize(sql)
+    return [t.text for i, t in enumerate(tokens) if t.token_type in LITERALS
+            and not (i and tokens[i - 1].token_type == TokenType.PARAMETER and tokens[i - 1].end + 1 == t.start)]
 
 
 texts = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30) | st.sampled_from(
     ["it's", "a''b", "\\'", "$$x$$", "-- c", "/* c */", "4111 1111 1111 1111", "\"q\"", "e'x'", "\n"])
 
 
+@pytest.mark.parametrize("who", ["eve", "ada"])  # ada's hash masks put the key parameter ($1, ?) in the governed SQL
 @pytest.mark.parametrize("dialect", DIALECTS)
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=texts, number=st.integers(min_value=0, max_value=10**16) | st.floats(min_value=0, max_value=1e9, allow_nan=False))
-def test_no_literal_survives(gov, dialect, text, number):
-    sql = exp.select("name").from_("customers").where(
+def test_no_literal_survives(gov, dialect, who, text, number):
+    sql = exp.select("name", "email").from_("customers").where(
         exp.or_(exp.EQ(this=exp.column("name"), expression=exp.Literal.string(text)),
                 exp.GT(this=exp.column("id"), expression=exp.Literal.number(number)))).sql(dialect)
-    d = gov.check_sql(sql, gov.principal("eve"), dialect=dialect)
+    d = gov.check_sql(sql, gov.principal(who), dialect=dialect)
     assert d.allowed, d.reasons
     recorded_input = redact_literals(sql, dialect)
     assert literal_tokens(recorded_input, dialect) == []
     fast, slow = redact_generated(d.sql, dialect), redact_literals(d.sql, dialect)
     assert fast == slow
     assert literal_tokens(fast, dialect) == []
+    assert who == "eve" or (("$1" in fast) if dialect != "sqlite" else ("?" in fast)), fast
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
