@@ -215,3 +215,24 @@ def _copy(src: Path, tmp_path: Path) -> Path:
     dest = tmp_path / src.name
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns("tests"))
     return dest
+
+
+@pytest.mark.parametrize("kind, text, value", [
+    ("integer", "7", 7), ("integer", "-12", -12), ("number", "2.5", 2.5), ("number", "3", 3.0), ("boolean", "true", True),
+    ("boolean", "false", False), ("date", "2024-02-29", "2024-02-29"), ("string", "7", "7"),
+])
+def test_from_text_reads_the_canonical_text_of_the_type(kind, text, value):
+    schema = PrincipalSchema(attributes={"a": AttributeSpec(type=kind)})
+    out = validate_principal(schema, Principal("p", [], {"a": text}), from_text=True)
+    assert out.attributes["a"] == value and type(out.attributes["a"]) is type(value)
+    if kind not in ("string", "date"):
+        with pytest.raises(InvalidPrincipal):
+            validate_principal(schema, Principal("p", [], {"a": text}))  # without from_text: a string is a string
+
+
+@pytest.mark.parametrize("kind, text", [("integer", "one"), ("integer", "07"), ("integer", "1.0"), ("integer", " 1"),
+                                        ("boolean", "yes"), ("boolean", "1"), ("number", "nan"), ("number", "inf")])
+def test_from_text_still_denies_what_is_not_the_type(kind, text):
+    schema = PrincipalSchema(attributes={"a": AttributeSpec(type=kind)})
+    with pytest.raises(InvalidPrincipal, match=f"attribute a must be"):
+        validate_principal(schema, Principal("p", [], {"a": text}), from_text=True)

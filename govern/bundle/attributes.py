@@ -77,12 +77,17 @@ class PrincipalSchema(BaseModel):
         return set(self.attributes) | {"id"}
 
 
-def validate_principal(schema: PrincipalSchema | None, principal: Principal | Mapping[str, Any]) -> Principal:
+def validate_principal(schema: PrincipalSchema | None, principal: Principal | Mapping[str, Any], *,
+                       from_text: bool = False) -> Principal:
     """``principal`` checked against ``schema``, with defaults filled in.
 
     Raises InvalidPrincipal (a Denied) naming every attribute that is missing,
     of the wrong type or not in the schema. ``principal`` may be a Principal or a
     mapping ``{id, roles, attributes}`` (date values may be ``datetime.date``).
+    ``from_text=True`` is for values that can only arrive as text (``--attr K=V`` on a
+    command line, a string claim): a string that is exactly the canonical text of the
+    declared type is read as that type (``"7"`` an integer, ``"true"`` a boolean,
+    ``"2.5"`` a number; items of a list too); anything else is still denied.
     """
     if isinstance(principal, Principal):
         pid, roles, attributes = principal.id, principal.roles, dict(principal.attributes)
@@ -103,6 +108,8 @@ def validate_principal(schema: PrincipalSchema | None, principal: Principal | Ma
             else:
                 out[name] = value
             continue
+        if from_text:
+            value = _from_text(spec, value)
         problem = _problem(f"attribute {name}", spec, value)
         if problem:
             problems.append(problem)
@@ -167,6 +174,22 @@ def _fits(kind: str, value: Any) -> bool:
                 return False
         return False
     return False
+
+
+def _from_text(spec: AttributeSpec, value: Any) -> Any:
+    def one(v: Any) -> Any:
+        if not isinstance(v, str) or spec.type in ("string", "date"):
+            return v
+        if spec.type == "boolean":
+            return {"true": True, "false": False}.get(v, v)
+        try:
+            number = int(v) if spec.type == "integer" else float(v)
+        except ValueError:
+            return v
+        canonical = str(number) if spec.type == "integer" else v
+        return number if canonical == v and (spec.type == "integer" or math.isfinite(number)) else v
+
+    return [one(v) for v in value] if spec.list and isinstance(value, (list, tuple)) else one(value)
 
 
 def _normal(spec: AttributeSpec, value: Any) -> Any:

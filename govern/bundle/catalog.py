@@ -7,6 +7,7 @@ matched case-insensitively; the stored spelling is what governed SQL emits.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from govern.bundle.models import CatalogFile, ForeignKeySpec, ForeignKeyTarget
 
@@ -41,6 +42,16 @@ class Table:
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
+
+    @cached_property
+    def has_pii(self) -> bool:
+        """Some column is classified as a PII type (computed once: requests ask every time)."""
+        return any(c.pii for c in self.columns)
+
+    @cached_property
+    def has_free_text(self) -> bool:
+        """Some column is free text (computed once)."""
+        return any(c.free_text for c in self.columns)
 
 
 class Catalog:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 from threading import Lock
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from govern.bundle.models import CatalogFile, PrincipalsFile, RulesFile
 from govern.bundle.yaml_source import YamlSource, validated
 from govern.errors import InvalidPrincipal, PolicyLoadError
 from govern.principal import Principal
+from govern.sql.safety import dialect_functions
 
 MODEL_FILE, GRANTS_FILE, CATALOG_FILE, RULES_FILE, PRINCIPALS_FILE = (
     "model.conf", "grants.csv", "catalog.yaml", "rules.yaml", "principals.yaml",
@@ -50,17 +52,30 @@ class Bundle:
     # Per-bundle caches of derived, request-independent structures (relation templates).
     templates: BoundedCache = field(default_factory=lambda: BoundedCache(8192), compare=False, repr=False)
     renders: BoundedCache = field(default_factory=lambda: BoundedCache(8192), compare=False, repr=False)
+    function_lists: dict = field(default_factory=dict, compare=False, repr=False)  # dialect -> functions(dialect)
 
-    @property
+    # Facts of the bundle a request reads are computed once (cached_property on the frozen
+    # bundle), not per request: a catalog walk or a set union of 1,300 names each time adds up.
+    @cached_property
     def unclassified(self) -> bool:
         """An introspected catalog nobody classified: no column carries a PII type, so no mask can
         follow a classification, and until it is classified every string in results is scanned."""
         return self.external_catalog and bool(self.rules.pii.entities) and not any(
             c.pii for t in self.catalog for c in t.columns)
 
-    @property
+    @cached_property
     def allowed_functions(self) -> frozenset[str]:
         return frozenset(f.lower() for f in self.rules.limits.functions)
+
+    def functions(self, dialect: str) -> frozenset[str]:
+        """Functions sqlglot does not model that a query in ``dialect`` may call: the dialect's
+        reviewed list (sql.safety.dialect_functions) and the bundle's ``limits.functions``."""
+        known = self.function_lists.get(dialect)
+        if known is None:
+            if len(self.function_lists) >= 64:  # a dialect name may carry settings: not a fixed set
+                self.function_lists.clear()
+            known = self.function_lists[dialect] = dialect_functions(dialect) | self.allowed_functions
+        return known
 
     def table_policy(self, table_name: str) -> TablePolicy:
         return self.policies.get(table_name.lower(), _NO_POLICY)

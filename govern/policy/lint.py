@@ -25,6 +25,7 @@ shadowed-mask               warning   earlier mask rules match every principal t
 mask-on-denied-column       warning   whenever the mask matches, the column is not selectable
 redundant-filter            warning   a permissive filter is covered by a `TRUE` one, or duplicated
 unmasked-pii                warning   a PII column is readable raw by roles without `pii:TYPE, reveal`
+partial-reveals-most        warning   a partial mask keeps more than half of a typical value of its column's PII type
 role-without-grants         warning   a role (in hierarchy, rules or principals) is granted nothing
 role-not-held               warning   a role in grants or rules that no principal holds, itself or inherited
 no-rows-for-role            info      a role may select from a row-governed table but no permissive filter matches it
@@ -50,6 +51,20 @@ from govern.policy.lint_refs import did_you_mean, read_grant_lines, unexpected_f
 from govern.policy.roles import describe, known_roles, role_sets
 
 SEVERITIES = ("error", "warning", "info")
+
+# A short but typical value of each PII type (length, example): what `partial-reveals-most`
+# measures a partial mask's keep_last against.
+TYPICAL_PII_LENGTH: dict[str, tuple[int, str]] = {
+    "PERSON": (11, "Omar Haddad"),
+    "EMAIL_ADDRESS": (18, "omar.h@example.com"),
+    "PHONE_NUMBER": (12, "415-555-0102"),
+    "US_SSN": (11, "401-73-2894"),
+    "CREDIT_CARD": (16, "4111111111111111"),
+    "IBAN_CODE": (22, "DE89370400440532013000"),
+    "IP_ADDRESS": (11, "192.168.1.7"),
+    "URL": (16, "www.example.com/"),
+    "STREET_ADDRESS": (16, "12 Market Street"),
+}
 _PROBLEM = re.compile(r"^(?P<file>[^:\s]+?)(?::(?P<line>\d+))?: (?P<message>.*)$", re.S)
 
 
@@ -190,7 +205,8 @@ class _Linter:
     def run(self) -> None:
         b, root = self.bundle, self.root
         self.findings += _guarded("grant-references", lambda: _grant_lines_findings(root, b.catalog, set(b.rules.pii.entities), self.collections()))
-        for check in (self.check_filters, self.check_masks, self.check_pii_columns, self.check_roles_without_grants, self.check_entities):
+        for check in (self.check_filters, self.check_masks, self.check_pii_columns, self.check_partial_masks,
+                      self.check_roles_without_grants, self.check_entities):
             self.findings += _guarded(check.__name__, lambda: check() or ())
         for ref_check in (lint_refs.unknown_roles, lint_refs.roles_not_held, lint_refs.unknown_attributes,
                           lint_refs.unknown_hierarchy_roles):
@@ -309,6 +325,34 @@ class _Linter:
                              f"{table.name}.{column.name} is classified {column.pii} but roles {', '.join(describe(r) for r in minimal)} read it unmasked "
                              f"with no `pii:{column.pii}, reveal` grant; add a column mask or a reveal grant",
                              file=CATALOG_FILE, line=line)
+
+    def check_partial_masks(self) -> None:
+        """A partial mask never shows more than half of a value at run time (shorter values are
+        masked whole); a rule asking for more than half of a typical value of its column's PII
+        type would reveal most of it and is cut to half of each value: say so."""
+        b = self.bundle
+        for i, rule in enumerate(b.rules.column_masks):
+            if rule.mask != "partial":
+                continue
+            column = next((c for t in b.catalog if t.name.lower() == rule.table.lower()
+                           for c in t.columns if c.name.lower() == rule.column.lower()), None)
+            kind = column.pii if column is not None else None
+            if kind in TYPICAL_PII_LENGTH and rule.keep_last * 2 > TYPICAL_PII_LENGTH[kind][0]:
+                length, example = TYPICAL_PII_LENGTH[kind]
+                self.add("partial-reveals-most", "warning",
+                         f"mask {rule.id!r} keeps the last {rule.keep_last} characters of {rule.table}.{rule.column} ({kind}): "
+                         f"most of a typical {length}-character value ({example!r}); at run time a partial mask shows at most "
+                         f"half of a value, so lower keep_last to at most {length // 2} or use another mask",
+                         ("column_masks", i, "keep_last"), rule.id)
+        for kind, op in b.rules.pii.operators.items():
+            if getattr(op, "operator", None) != "partial" or kind not in TYPICAL_PII_LENGTH:
+                continue
+            length, example = TYPICAL_PII_LENGTH[kind]
+            if op.keep_last * 2 > length:
+                self.add("partial-reveals-most", "warning",
+                         f"pii.operators.{kind} keeps the last {op.keep_last} characters: most of a typical {length}-character "
+                         f"{kind} ({example!r}); at run time a partial mask shows at most half of a value, so lower keep_last "
+                         f"to at most {length // 2}", ("pii", "operators", kind))
 
     def _catalog_line(self, table: str, column: str) -> int | None:
         try:

@@ -32,6 +32,19 @@ _local = threading.local()
 
 def parse(sql: str, name: str) -> list[exp.Expression | None]:
     """``sqlglot.parse(sql, read=name)``, with this thread's tokenizer and parser for ``name``."""
+    tokenizer, parser = _reader(name)
+    tokens = tokenizer.tokenize(sql)
+    if name in MISREAD_OPERATORS and MISREAD_OPERATORS[name][0] in sql:
+        _refuse_misread(tokens, name)
+    return parser.parse(tokens, sql)
+
+
+def tokenize(sql: str, name: str) -> list:
+    """``sql``'s tokens in dialect ``name`` (sqlglot Tokens), with this thread's tokenizer."""
+    return _reader(name)[0].tokenize(sql)
+
+
+def _reader(name: str):
     readers = getattr(_local, "readers", None)
     if readers is None:
         readers = _local.readers = {}
@@ -41,11 +54,7 @@ def parse(sql: str, name: str) -> list[exp.Expression | None]:
         if len(readers) >= MAX_READERS:
             readers.clear()
         reader = readers[name] = (dialect.tokenizer(), dialect.parser())
-    tokenizer, parser = reader
-    tokens = tokenizer.tokenize(sql)
-    if name in MISREAD_OPERATORS and MISREAD_OPERATORS[name][0] in sql:
-        _refuse_misread(tokens, name)
-    return parser.parse(tokens, sql)
+    return reader
 
 
 # Operators sqlglot reads as something else in a dialect. PostgreSQL has no `<=>`; pgvector

@@ -148,3 +148,12 @@ def test_an_unterminated_quote_is_reported_at_its_line(tmp_path, name, old, new)
     assert any(p.startswith(f"{name}:{line}:") and "unterminated quote" in p for p in err.value.problems), err.value.problems
     errors = _errors(path)
     assert any(f.file == name and f.line == line and "unterminated quote" in f.message for f in errors), errors
+
+
+def test_a_typo_of_a_member_role_in_a_g_line_is_an_error(tmp_path):
+    path = tmp_path / "policies"
+    shutil.copytree(POLICIES, path, ignore=shutil.ignore_patterns("tests"))
+    text = (path / "grants.csv").read_text()
+    (path / "grants.csv").write_text(text.replace("g, sales_lead, sales_rep", "g, sales_laed, sales_rep", 1))
+    found = [f for f in _errors(path) if f.code == "unknown-role" and "'sales_laed'" in f.message]
+    assert found and any("did you mean 'sales_lead'?" in f.message and f.file == "grants.csv" for f in found), found

@@ -31,10 +31,38 @@ SYSTEM_PREFIXES = ("pg_", "sqlite_", "duckdb_", "information_schema")
 def authorize(ctx: SqlContext) -> None:
     reasons = _authorize_tables(ctx)
     if reasons:
+        _record_asked(ctx)
         raise Denied(*dict.fromkeys(reasons))
     reasons = _authorize_columns(ctx)
     if reasons:
+        _record_asked(ctx)
         raise Denied(*dict.fromkeys(reasons))
+
+
+def _record_asked(ctx: SqlContext) -> None:
+    """On a denial, what the query asked for goes on the record too (decision.tables/columns, the audit
+    trail): every table it names and every column it names, qualified by the table its qualifier (or the
+    only table) names; a name that cannot be placed is listed as ``?.name``. Only recorded, never trusted."""
+    by_name: dict[str, str] = {}
+    for ref in ctx.references:
+        label = ref.table.name if ref.table is not None else (f"{ref.node.db}.{ref.node.name}" if ref.node.db else ref.node.name)
+        if label not in ctx.tables:
+            ctx.tables.append(label)
+        by_name[(ref.node.alias_or_name or ref.node.name).lower()] = label
+        by_name.setdefault(ref.node.name.lower(), label)
+    if ctx.tree is None:
+        return
+    only = next(iter(set(by_name.values()))) if len(set(by_name.values())) == 1 and not ctx.cte_references else None
+    known = {c.lower() for c in ctx.columns}
+    for column in ctx.tree.find_all(exp.Column):
+        if not column.name or isinstance(column.this, exp.Star):
+            continue
+        qualifier = column.table.lower() if column.table else None
+        table = by_name.get(qualifier) if qualifier else only
+        label = f"{table or '?'}.{column.name}"
+        if label.lower() not in known and (table is not None or not any(k.endswith("." + column.name.lower()) for k in known)):
+            ctx.columns.add(label)
+            known.add(label.lower())
 
 
 def _authorize_tables(ctx: SqlContext) -> list[str]:
@@ -75,17 +103,12 @@ def _case_sensitive_quotes(dialect: str) -> bool:
 
 
 def _authorize_columns(ctx: SqlContext) -> list[str]:
-    from govern.sql.passes.rewrite import table_plan
-
-    grants = ctx.bundle.grants
     tables: dict[int, tuple[int, TableInfo]] = {}
     withheld: set[str] = set()
     for index, ref in enumerate(ctx.references):
-        access = grants.table_access(ctx.roles, ref.table)
-        plan = table_plan(ctx, ref.table)
-        hidden = {name for name, shown in plan.items() if shown == "withheld"}
-        withheld |= {f"{ref.table.name}.{name}".lower() for name in hidden}
-        tables[id(ref.node)] = (index, table_info(ref.table, access, hidden))
+        info, hidden = table_facts(ctx, ref.table)
+        withheld |= hidden
+        tables[id(ref.node)] = (index, info)
     ctes = {id(node): cte for node, cte in ctx.cte_bindings}
     limit = ctx.bundle.rules.limits.max_analysis_steps
     try:
@@ -107,6 +130,22 @@ def _authorize_columns(ctx: SqlContext) -> list[str]:
         else:
             reasons.append(f"column {label} is not permitted for roles {roles}")
     return reasons
+
+
+def table_facts(ctx: SqlContext, table) -> tuple[TableInfo, frozenset[str]]:
+    """What the resolver needs of ``table`` for the principal's roles, and its withheld free-text
+    columns (``table.column``, lower case); built once per table x role set x dialect of the
+    bundle (the grants and the free-text plan do not change while the bundle is in force)."""
+    from govern.sql.passes.rewrite import table_plan
+
+    key = ("authorize", table.name, ctx.roles, ctx.dialect)
+    facts = ctx.bundle.templates.get(key)
+    if facts is None:
+        access = ctx.bundle.grants.table_access(ctx.roles, table)
+        hidden = {name for name, shown in table_plan(ctx, table).items() if shown == "withheld"}
+        facts = (table_info(table, access, hidden), frozenset(f"{table.name}.{name}".lower() for name in hidden))
+        ctx.bundle.templates.put(key, facts)
+    return facts
 
 
 def table_info(table, access, withheld: set[str] = frozenset()) -> TableInfo:

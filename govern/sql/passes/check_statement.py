@@ -23,7 +23,7 @@ from sqlglot import exp
 
 from govern.errors import Denied
 from govern.sql.decision import SqlContext
-from govern.sql.safety import check_for, check_function, comment_reasons, dialect_functions, fine, verbatim_text
+from govern.sql.safety import check_for, check_function, comment_reasons, fine, verbatim_text
 
 
 def check_statement(ctx: SqlContext) -> None:
@@ -32,7 +32,7 @@ def check_statement(ctx: SqlContext) -> None:
     if not isinstance(root, (exp.Select, exp.SetOperation)):
         kind = type(root).__name__.upper()
         raise Denied(f"only SELECT queries are allowed; this is a {kind} statement")
-    allowed = dialect_functions(ctx.dialect) | ctx.bundle.allowed_functions
+    allowed = ctx.bundle.functions(ctx.dialect)
     reasons: list[str] = []
     for node in tree.walk():
         if node.comments:
