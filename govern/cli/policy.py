@@ -29,12 +29,16 @@ def register(subparsers) -> None:
                                    description="Policy authoring as code: `lint` finds mistakes, `test` runs DIR/tests/*.yaml.")
     sub = policy.add_subparsers(dest="policy_cmd", required=True)
 
-    lint = sub.add_parser("lint", help="find schema errors, dangling references, dead and shadowed rules, unmasked PII",
+    lint = sub.add_parser("lint", help="find schema errors, dangling references, dead and shadowed rules, unclassified catalogs",
                           description="Exit 0 when no finding reaches --fail-on, 1 when one does, 2 on a usage error.")
     lint.add_argument("directory", help="policy bundle directory")
     lint.add_argument("--format", choices=("text", "json"), default="text")
     lint.add_argument("--fail-on", choices=("error", "warning", "info"), default="error", help="lowest severity that fails (default error)")
     lint.add_argument("--strict", action="store_true", help="same as --fail-on warning")
+    lint.add_argument("--db", default=None, metavar="URL|PATH",
+                      help="lint with the catalog introspected from this database (DuckDB or SQLite file, "
+                           "postgresql:// URL) in place of catalog.yaml, as at run time")
+    lint.add_argument("--schema", default=None, help="with --db: the schema to introspect (default: main / public)")
     lint.set_defaults(policy_func=cmd_lint)
 
     test = sub.add_parser("test", help="run the bundle's policy tests (DIR/tests/*.yaml) on the demo data (DuckDB or PostgreSQL)",
@@ -80,7 +84,21 @@ def cmd_lint(args) -> int:
     if not Path(args.directory).is_dir():
         print(f"govern policy lint: {args.directory}: not a directory", file=sys.stderr)
         return EXIT_ERROR
-    report = lint_bundle(args.directory)
+    catalog = None
+    if args.db:
+        from govern.bundle import Catalog
+        from govern.cli.catalog import connect
+
+        try:
+            conn = connect(args.db)
+        except Exception as err:  # a missing file, a refused connection: one line, exit 2
+            print(f"govern policy lint: --db {args.db}: {err}".splitlines()[0], file=sys.stderr)
+            return EXIT_ERROR
+        try:
+            catalog = Catalog.introspect(conn, args.schema)
+        finally:
+            conn.close()
+    report = lint_bundle(args.directory, catalog=catalog)
     if args.format == "json":
         print(json.dumps(report.to_dict(), indent=2))
     else:

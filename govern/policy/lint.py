@@ -20,11 +20,11 @@ lint-crash                  error     a lint check failed (reported, never raise
 unknown-entity              error     an entity scope names an undefined entity
 unknown-collection          error     a grant names a collection documents.yaml lacks (did-you-mean)
 unknown-pii-type            error     `pii:TYPE, reveal` or a catalog `pii:` class for a type the PII settings do not detect
+catalog-unclassified        error     linted with an introspected catalog (``--db``) that no column classifies, in a bundle that masks PII
 never-applies               warning   no principal can ever match the rule
 shadowed-mask               warning   earlier mask rules match every principal this one matches
 mask-on-denied-column       warning   whenever the mask matches, the column is not selectable
 redundant-filter            warning   a permissive filter is covered by a `TRUE` one, or duplicated
-unmasked-pii                warning   a PII column is readable raw by roles without `pii:TYPE, reveal`
 partial-reveals-most        warning   a partial mask keeps more than half of a typical value of its column's PII type
 role-without-grants         warning   a role (in hierarchy, rules or principals) is granted nothing
 role-not-held               warning   a role in grants or rules that no principal holds, itself or inherited
@@ -101,13 +101,14 @@ def finding_from_problem(problem: str) -> Finding:
     return Finding("load-error", "error", problem)
 
 
-def lint_bundle(directory: str | Path) -> LintReport:
-    """Lint the bundle in ``directory``; never raises for a bad bundle."""
+def lint_bundle(directory: str | Path, catalog=None) -> LintReport:
+    """Lint the bundle in ``directory`` (with ``catalog`` introspected from a connection in place
+    of its catalog.yaml, when given); never raises for a bad bundle."""
     root = Path(directory)
     report = LintReport(str(root))
     files = _guarded("unexpected-files", lambda: unexpected_files(root))
     try:
-        bundle = load_bundle(root)
+        bundle = load_bundle(root, catalog=catalog)
     except PolicyLoadError as err:
         report.loaded = False
         report.findings = [finding_from_problem(p) for p in err.problems] + files
@@ -205,12 +206,23 @@ class _Linter:
     def run(self) -> None:
         b, root = self.bundle, self.root
         self.findings += _guarded("grant-references", lambda: _grant_lines_findings(root, b.catalog, set(b.rules.pii.entities), self.collections()))
-        for check in (self.check_filters, self.check_masks, self.check_pii_columns, self.check_partial_masks,
+        for check in (self.check_classification, self.check_filters, self.check_masks, self.check_pii_columns,
+                      self.check_partial_masks,
                       self.check_roles_without_grants, self.check_entities):
             self.findings += _guarded(check.__name__, lambda: check() or ())
         for ref_check in (lint_refs.unknown_roles, lint_refs.roles_not_held, lint_refs.unknown_attributes,
                           lint_refs.unknown_hierarchy_roles):
             self.findings += _guarded(ref_check.__name__, lambda: ref_check(b, root))
+
+    def check_classification(self) -> None:
+        """A catalog introspected from the connection that nobody classified: no mask can follow a
+        classification, and at run time every string of every result is scanned instead."""
+        if self.bundle.unclassified:
+            self.add("catalog-unclassified", "error",
+                     "the catalog was introspected from the database and no column carries a PII class, but the bundle "
+                     "masks PII: masks cannot follow classification (every string of results is scanned instead). "
+                     "Run `govern catalog classify --db ...`, review the proposed catalog.yaml and add it to the bundle",
+                     file=CATALOG_FILE)
 
     # -- helpers ---------------------------------------------------------------
     def collections(self) -> set[str] | None:
@@ -298,6 +310,9 @@ class _Linter:
                          ("column_masks", i), rule.id)
 
     def check_pii_columns(self) -> None:
+        """A classified column's type must be one the PII settings detect. (A classified column is
+        masked for every role without its reveal grant, by the classification itself, so no role
+        reads it raw by omission: there is nothing else to report about it.)"""
         b = self.bundle
         for table in b.catalog:
             for column in table.columns:
@@ -308,23 +323,6 @@ class _Linter:
                              f"{table.name}.{column.name} is classified {column.pii!r}, a type the PII settings do not detect "
                              f"({sorted(b.rules.pii.entities)}){did_you_mean(column.pii, b.rules.pii.entities)}",
                              file=CATALOG_FILE, line=self._catalog_line(table.name, column.name))
-                masks = [m for m in b.rules.column_masks if m.table.lower() == table.name.lower() and m.column.lower() == column.name.lower()]
-                exposed = []
-                for roles in self.role_sets:
-                    if not self.column_selectable(roles, table.name, column.name):
-                        continue
-                    if any(_matches(m.roles, m.except_roles, roles) for m in masks):
-                        continue
-                    if b.grants.allowed(roles, f"pii:{column.pii}", "reveal"):
-                        continue
-                    exposed.append(roles)
-                minimal = [r for r in exposed if not any(o < r for o in exposed)]
-                if minimal:
-                    line = self._catalog_line(table.name, column.name)
-                    self.add("unmasked-pii", "warning",
-                             f"{table.name}.{column.name} is classified {column.pii} but roles {', '.join(describe(r) for r in minimal)} read it unmasked "
-                             f"with no `pii:{column.pii}, reveal` grant; add a column mask or a reveal grant",
-                             file=CATALOG_FILE, line=line)
 
     def check_partial_masks(self) -> None:
         """A partial mask never shows more than half of a value at run time (shorter values are

@@ -107,20 +107,14 @@ def test_duplicate_filter(mini):
     assert f.rule == "projects-tenant-admin-again" and "repeats" in f.message
 
 
-def test_pii_column_without_mask_or_reveal(mini):
-    assert "unmasked-pii" not in codes(mini.path)
-    mini.replace("catalog.yaml", "{name: name, type: VARCHAR}", "{name: name, type: VARCHAR, pii: PERSON}")
-    [f] = codes(mini.path)["unmasked-pii"]
-    assert f.file == "catalog.yaml" and f.line == 5 and "projects.name" in f.message
-    mini.append("grants.csv", "p, member, pii:PERSON, reveal, allow\np, tenant_admin, pii:PERSON, reveal, allow\n"
-                "p, viewer, pii:PERSON, reveal, allow\np, auditor, pii:PERSON, reveal, allow")
-    assert "unmasked-pii" not in codes(mini.path)
-
-
-def test_unmasked_pii_column_reported_until_masked(tmp_path):
+def test_a_classified_column_without_mask_or_reveal_is_masked_by_its_classification(tmp_path):
+    """No role reads a classified column raw by omission: without a reveal grant or an explicit
+    mask, the classification masks it (so lint has nothing to report about it)."""
     import shutil
 
-    assert "unmasked-pii" not in codes("policies")
+    from govern import Governor
+    from govern.audit import AuditTrail
+
     copy = tmp_path / "policies"
     shutil.copytree("policies", copy)
     rules = copy / "rules.yaml"
@@ -128,8 +122,33 @@ def test_unmasked_pii_column_reported_until_masked(tmp_path):
     start = text.index("  - id: employees-name-initial-for-auditors")
     end = text.index("  - id: employees-email-hashed-for-auditors")
     rules.write_text(text[:start] + text[end:])
-    [f] = codes(copy)["unmasked-pii"]
-    assert "employees.name" in f.message and "auditor" in f.message
+    assert not [f for f in lint_bundle(copy).findings if f.severity == "error"]
+    gov = Governor.from_path(copy, audit=AuditTrail.null(), hash_key="k" * 32)
+    decision = gov.check_sql("SELECT name FROM employees", gov.principal("ada"), dialect="duckdb")
+    assert decision.allowed and "classification:employees.name:PERSON" in decision.policies, decision.policies
+
+
+def test_an_introspected_catalog_nobody_classified_is_an_error(tmp_path):
+    """Linted with the catalog the database gives (--db), a bundle that masks PII is told that
+    nothing is classified; with the reviewed catalog.yaml it is not."""
+    import subprocess
+    import sys
+
+    from govern.demo.dataset import build_demo_db
+
+    db = build_demo_db(tmp_path / "demo.duckdb")
+
+    def lint(*extra):
+        return subprocess.run([sys.executable, "-m", "govern.cli", "policy", "lint", "policies", "--format", "json", *extra],
+                              capture_output=True, text=True)
+
+    introspected = lint("--db", str(db))
+    codes_found = {f["code"] for f in json.loads(introspected.stdout)["findings"]}
+    assert introspected.returncode == 1 and "catalog-unclassified" in codes_found, introspected.stdout[-2000:]
+    reviewed = lint()
+    assert "catalog-unclassified" not in reviewed.stdout
+    missing = lint("--db", str(tmp_path / "nope.duckdb"))
+    assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1, missing.stderr
 
 
 def test_role_without_grants(mini):
