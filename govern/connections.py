@@ -8,6 +8,7 @@ raw cursor that binds ``$1`` natively.
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from govern.sql.masks import SQLITE_HASH_FUNCTION
@@ -37,3 +38,21 @@ def cursor_for(conn: Any, dialect: str, has_params: bool):
 
 def _sha256_hex(value: Any) -> str | None:
     return None if value is None else hashlib.sha256(str(value).encode("utf-8")).hexdigest()
+
+
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
+_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])")
+
+
+def database_message(err: BaseException) -> str:
+    """What a caller may see of a database error: its class and the first line of its message,
+    with every quoted text and every number replaced by ``?``.
+
+    Engines quote the value a cast or a function failed on, and excerpts of the statement
+    (DuckDB's ``LINE 1: ...``, PostgreSQL's DETAIL / CONTEXT lines): the governed SQL with the
+    principal's row filter, and values of rows. Neither is the caller's to read; the error's kind
+    ("Conversion Error: Could not convert string ? to INT32") is enough to repair a query."""
+    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    text = _QUOTED.sub(lambda m: m.group(0)[0] + "?" + m.group(0)[0], text)
+    text = _NUMBER.sub("?", text)
+    return f"{type(err).__name__}: {text}"

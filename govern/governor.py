@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from govern.audit import AuditTrail
 from govern.bundle import Bundle, Catalog, load_bundle
 from govern.bundle.attributes import validate_principal
-from govern.connections import cursor_for, dialect_of
+from govern.connections import cursor_for, database_message, dialect_of
 from govern.errors import Denied, InvalidPrincipal, PolicyLoadError, QueryDenied, QueryFailed
 from govern.principal import Principal
 from govern.sql.cost import CostExceeded, check_cost
@@ -209,12 +209,14 @@ class Governor:
             record = self.audit.record(action="execute", **self._sql_record(ctx, decision, started, correlation_id))
             raise QueryDenied(decision.model_copy(update={"audit_id": record.event_id})) from None
         except Exception as err:
-            # A database message can quote the data it failed on (a cast error quotes
-            # the whole value): mask it like result text before anyone sees it.
-            message = self.pii_engine(ctx.bundle).mask(str(err), reveal=self.revealed_types(principal, ctx.bundle)).text
-            record = self.audit.record(action="execute", error=f"{type(err).__name__}: {message}",
+            # A database message can quote the data it failed on (a cast error quotes the whole
+            # value) and the governed SQL: keep its kind only (connections.database_message),
+            # masked like result text, before anyone sees it or it is recorded.
+            message = self.pii_engine(ctx.bundle).mask(database_message(err),
+                                                       reveal=self.revealed_types(principal, ctx.bundle)).text
+            record = self.audit.record(action="execute", error=message,
                                        **self._sql_record(ctx, decision, started, correlation_id))
-            raise QueryFailed(decision.model_copy(update={"audit_id": record.event_id}), f"{type(err).__name__}: {message}") from None
+            raise QueryFailed(decision.model_copy(update={"audit_id": record.event_id}), message) from None
         try:
             rows, pii, needs_review = self._resolve_handles(ctx, rows, conn)
             if ctx.bundle.unclassified:

@@ -52,6 +52,12 @@ _DATE = re.compile(r"^DATE$", re.I)
 _TEMPORAL = re.compile(r"^(DATE|TIMESTAMP|DATETIME|TIME)", re.I)
 _BOOLEAN = re.compile(r"^(BOOL|BOOLEAN)$", re.I)
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+ISO_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$")
+# A number literal an engine compares with a numeric column without a cast that can fail: digits,
+# optionally a fraction; its scale and integer digits are checked against a DECIMAL column's.
+PLAIN_NUMBER = re.compile(r"^(\d{1,18})(?:\.(\d{1,9}))?$")
+_DECIMAL = re.compile(r"^(?:DECIMAL|NUMERIC)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$", re.I)
+_INTEGER = re.compile(r"^(TINY|SMALL|MEDIUM|BIG|HUGE|U)?(INT|INTEGER|INT\d+)$", re.I)
 
 COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ, exp.NullSafeNEQ)
 CONNECTIVES = (exp.And, exp.Or, exp.Not, exp.Paren)
@@ -81,14 +87,16 @@ def family_of_type(type_name: str | None) -> str | None:
 
 
 def is_date_literal(text: str, date_only: bool) -> bool:
-    """A string literal every engine reads as the same date (or timestamp) without error."""
+    """A string literal every engine reads as the same date (or timestamp) without error: only
+    ``YYYY-MM-DD`` and ``YYYY-MM-DD[ T]HH:MM[:SS[.ffffff]]`` (Python reads more ISO forms, such as
+    week dates ``2024-W01-1``, that engines do not: those would fail only when a row reaches them)."""
     if ISO_DATE.match(text):
         try:
             date.fromisoformat(text)
             return True
         except ValueError:
             return False
-    if date_only:
+    if date_only or not ISO_TIMESTAMP.match(text):
         return False
     try:
         datetime.fromisoformat(text)
@@ -224,7 +232,7 @@ class Judge:
             if isinstance(value, exp.Null):
                 continue
             if isinstance(value, exp.Literal):
-                if (TEXT if value.is_string else NUMERIC) == family:
+                if (TEXT if value.is_string else NUMERIC) == family and (value.is_string or self.numbers_fit(node.this, value)):
                     continue
                 if value.is_string and family == TEMPORAL and is_date_literal(value.this, self.date_only(node.this)):
                     continue
@@ -301,12 +309,51 @@ class Judge:
         if isinstance(left, exp.Null) or isinstance(right, exp.Null):
             return True
         lf, rf = self.family(left), self.family(right)
+        if lf == NUMERIC and rf == NUMERIC:
+            return self.numbers_fit(left, right) and self.numbers_fit(right, left)
         if lf is not None and lf == rf:
             return True
         for column_side, other in ((left, right), (right, left)):
             if isinstance(other, exp.Literal) and other.is_string and self.family(column_side) == TEMPORAL:
                 return is_date_literal(other.this, self.date_only(column_side))
         return False
+
+    def numbers_fit(self, side: exp.Expression, other: exp.Expression) -> bool:
+        """When ``other`` is a number literal: comparing it with ``side`` casts nothing that can fail.
+
+        Engines compare a DECIMAL(p, s) column with a literal in a common DECIMAL type; when the
+        literal's scale or integer digits exceed the column's, DuckDB narrows *the column* to the
+        literal's type (``total > 0.000...1`` of scale 33 casts total to DECIMAL(38,33), which fails
+        for totals of 10^5 and more), so the comparison raises on some rows and not others."""
+        if not isinstance(other, exp.Literal):
+            return True
+        match = PLAIN_NUMBER.match(other.this)
+        if match is None:
+            return False
+        digits, fraction = len(match.group(1).lstrip("0")), len(match.group(2) or "")
+        type_name = self.type_of(side)
+        if type_name is None:
+            return isinstance(side, exp.Literal) or fraction == 0 and digits <= 9
+        name = type_name.strip()
+        decimal = _DECIMAL.match(name)
+        if decimal:
+            precision, scale = int(decimal.group(1)), int(decimal.group(2) or 0)
+            return fraction <= scale and digits <= precision - scale
+        if _INTEGER.match(name):
+            return fraction == 0
+        return bool(re.match(r"^(REAL|DOUBLE|FLOAT)", name, re.I))
+
+    def type_of(self, node: exp.Expression) -> str | None:
+        """The catalog type of a governed column the node is (unchanged), else None."""
+        while isinstance(node, (exp.Paren, exp.Alias)):
+            node = node.this
+        if isinstance(node, exp.Column):
+            binding = self.analysis.bindings.get(id(node))
+            output = binding.output if binding is not None and binding.kind == "column" else None
+            if output is not None and output.base is not None:
+                type_name, _ = self.columns.get(output.base, (None, True))
+                return type_name
+        return None
 
     def date_only(self, node: exp.Expression) -> bool:
         if isinstance(node, exp.Column):
