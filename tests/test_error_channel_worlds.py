@@ -205,6 +205,8 @@ RAISING = {
 PLACES = {
     "where": "SELECT count(*) FROM {t} {a} WHERE {p}",
     "where_keyed": "SELECT {a}.id FROM {t} {a} WHERE {a}.id = {k} AND {p}",
+    # a conjunct that is not leakproof fences the relation, and leakproof ones are copied inside the fence
+    "where_fenced": "SELECT count(*) FROM {t} {a} WHERE {a}.id > -1 AND {g} AND {p}",
     "join_on": "SELECT count(*) FROM regions r JOIN {t} {a} ON {a}.region = r.code AND {p}",
     "join_on_other": "SELECT count(*) FROM employees e JOIN {t} {a} ON {p}",
     "having": "SELECT {a}.id, count(*) FROM {t} {a} GROUP BY {gb} HAVING {p}",
@@ -218,6 +220,15 @@ PLACES = {
     "corr_order_limit": ("SELECT count(*) FROM {t} {a} WHERE {a}.id = {k} AND "
                          "{a}.id IN (SELECT r.id FROM regions r ORDER BY {e} LIMIT 5)"),
     "corr_unkeyed": "SELECT count(*) FROM {t} {a} WHERE EXISTS (SELECT 1 FROM regions r UNION SELECT {e})",
+    # other clauses of a correlated subquery that read the outer (hidden) row
+    "corr_group_by": "SELECT count(*) FROM {t} {a} WHERE {a}.id = {k} AND EXISTS (SELECT 1 FROM regions r GROUP BY {e})",
+    "corr_having": ("SELECT count(*) FROM {t} {a} WHERE {a}.id = {k} AND "
+                    "EXISTS (SELECT 1 FROM regions r HAVING count(*) > {e} - 2)"),
+    "corr_join_on": ("SELECT count(*) FROM {t} {a} WHERE {a}.id = {k} AND "
+                     "EXISTS (SELECT 1 FROM regions r JOIN employees e ON {p})"),
+    "corr_derived": "SELECT count(*) FROM {t} {a} WHERE {a}.id = {k} AND EXISTS (SELECT 1 FROM (SELECT {e} AS v) x)",
+    "corr_agg_filter": ("SELECT count(*) FROM {t} {a} WHERE {a}.id = {k} AND "
+                        "{a}.id IN (SELECT sum(r.id) FILTER (WHERE {p}) FROM regions r)"),
     "derived": "SELECT count(*) FROM (SELECT {a}.id, {e} AS v FROM {t} {a}) d WHERE d.v IS NOT NULL",
     "derived_keyed": "SELECT d.id FROM (SELECT {a}.id, {e} AS v FROM {t} {a}) d WHERE d.id = {k} AND d.v > 0",
     "cte": "WITH d AS (SELECT {a}.id, {e} AS v FROM {t} {a}) SELECT count(*) FROM d WHERE d.v > 0",
@@ -240,7 +251,7 @@ def compose(worlds: TwoWorlds, engine: str, table: str, guard: int, raising: int
     key = worlds.hidden_in_both if table == "orders" else ONLY_A
     grouped = (f"{alias}.id, {alias}.status, {alias}.total, {alias}.customer_id" if table == "orders"
                else f"{alias}.id, {alias}.segment")  # every column a guard reads: HAVING runs per row
-    sql = PLACES[place].format(t=table, a=alias, e=e, p=f"{e} IS NOT NULL", k=key, gb=grouped)
+    sql = PLACES[place].format(t=table, a=alias, e=e, p=f"{e} IS NOT NULL", k=key, gb=grouped, g=g)
     if table == "customers":
         sql = sql.replace(f"{alias}.customer_id", f"{alias}.id")
     return sql

@@ -1,7 +1,7 @@
 """Red team, round 7: findings against the SQL guard after round 6's fixes, each a minimal reproducer.
 
-Every test asserts the secure behaviour and is marked ``xfail(strict=True)`` until the fix at the
-mechanism (REDTEAM2.md on the redteam2 branch lists them with fix suggestions) removes the mark.
+Every test asserts the secure behaviour; each was ``xfail(strict=True)`` until the fix at the
+mechanism removed it (see the lead's commit "red team round 7 fixed at the mechanism").
 The attacker controls only the SQL text, through ``gov.execute``, as eve (EU sales rep at acme).
 """
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from govern.errors import QueryDenied, QueryFailed
 from tests.test_error_channel_worlds import assert_same_in_both_worlds, two_worlds  # noqa: F401 - fixture
@@ -47,9 +49,6 @@ def _scale(digits: int) -> str:
     return "0." + "0" * (digits - 1) + "1"
 
 
-@pytest.mark.xfail(strict=True, reason="red team round 7, finding 1: `total > 0.000…1` (scale 33) is judged leakproof "
-                   "and copied inside the fence next to the row filter; DuckDB casts total to DECIMAL(38,33) there, "
-                   "before the tenant semi-join, and fails on a hidden row with total >= 100000, quoting its value")
 @pytest.mark.parametrize("where", [
     "o.id > -1 AND o.total > {lit}",            # `-1` is not a literal: a fence, the leakproof conjunct copied inside it
     "o.id IN (1, -1, 2) AND o.total > {lit}",
@@ -63,10 +62,6 @@ def test_a_high_scale_decimal_literal_does_not_raise_on_hidden_rows(where, two_w
 # ------------------------------------------------------------------ finding 2: a timestamp literal Python reads but
 # DuckDB does not (ISO week date) is judged leakproof; DuckDB casts it only when a row reaches the comparison
 
-@pytest.mark.xfail(strict=True, reason="red team round 7, finding 2: `opened_at > '2024-W01-1'` is judged leakproof "
-                   "(datetime.fromisoformat accepts it); DuckDB leaves the failed constant cast to run time, so it "
-                   "raises exactly when a row reaches the comparison: a hidden ticket's status is read one guess "
-                   "per query")
 def test_a_timestamp_literal_only_python_reads_does_not_gate_an_error(free_text_worlds):
     world = free_text_worlds("duckdb").a
     eve = world.gov.principal("eve")
@@ -89,3 +84,31 @@ def test_a_database_error_shows_neither_the_governed_sql_nor_a_row_value(free_te
     message = outcome[1]
     assert "account_manager_id" not in message and "_govern_scan" not in message, message
     assert not re.search(r"value \d", message), message  # the failing row's id
+
+
+# ------------------------------------------------------------------ finding 4: DuckDB defers a constant cast that fails
+# (a numeric literal beyond HUGEINT compared with a DECIMAL column) to the first row that reaches it
+
+def test_a_literal_the_engine_cannot_cast_does_not_gate_an_error_on_hidden_rows(two_worlds):  # noqa: F811
+    assert_same_in_both_worlds(two_worlds, "duckdb",
+                               "SELECT count(*) FROM orders o WHERE o.id > -1 AND o.status LIKE 'a-%' "
+                               "AND o.total = 170141183460469231731687303715884105728")
+
+
+# ------------------------------------------------------------------ findings 1 and 4 as a family: leakproof-looking
+# raisers behind leakproof guards, in a fenced relation (DuckDB)
+
+LEAKPROOF_LOOKING = ["{a}.total = 170141183460469231731687303715884105728",
+                     "{a}.total > 0.000000000000000000000000000000001",
+                     "{a}.id IN (0.0000000000000000000000000000000000001, 1)"]
+LEAKPROOF_GUARDS = ["{a}.status LIKE 'a-%'", "{a}.total > 50000", "{a}.status LIKE 'b-%'", "{a}.total < -50000"]
+FENCING = ["{a}.id > -1", "{a}.id / 1 > 0", "{a}.id IN (1, -1, 2) OR {a}.id > 0"]
+
+
+@settings(max_examples=20, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(shape=st.tuples(st.sampled_from(LEAKPROOF_LOOKING), st.sampled_from(LEAKPROOF_GUARDS), st.sampled_from(FENCING)))
+def test_leakproof_looking_raisers_never_change_the_outcome(shape, two_worlds):  # noqa: F811
+    raiser, guard, fencing = (part.format(a="o") for part in shape)
+    assert_same_in_both_worlds(two_worlds, "duckdb",
+                               f"SELECT count(*) FROM orders o WHERE ({fencing}) AND {guard} AND {raiser}")
