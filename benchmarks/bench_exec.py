@@ -28,7 +28,11 @@ It prints a line per case (times in ms, the ratios, and whether each plan uses
 an index, from EXPLAIN) and a summary: median and worst ratio and how many
 cases are within target (PostgreSQL governed / RLS <= 1.05, DuckDB governed /
 hand-written <= 1.1). Queries a principal is denied are counted, not timed.
-Every variant caps rows at the bundle's ``max_rows`` as govern does.
+Every variant caps rows at the bundle's ``max_rows`` as govern does, and the
+variants of a case must return the same rows (``ROWS DIFFER`` otherwise;
+tests/test_bench_exec.py runs this at a tiny scale). DuckDB runs on one thread
+unless ``--duckdb-threads`` says otherwise; ``--keep`` leaves the PostgreSQL
+schema and roles in place to read plans.
 
     python benchmarks/bench_exec.py [--scale 1] [--repeat 5] [--engines postgres,duckdb]
                                     [--principals eve,ada] [--shapes point,fk] [--timeout 60]

@@ -138,6 +138,11 @@ def test_semi_joins_into_one_key_become_one():
     # a correlated name (not a column of the subquery's table): not certain, left alone
     '"orders"."customer_id" IN (SELECT id FROM main.customers WHERE region = orders.region) AND '
     '"orders"."customer_id" IN (SELECT id FROM main.customers WHERE tenant = \'acme\')',
+    # a correlated name in a nested query that the other subquery's own name would capture
+    # (customers.id in the EXISTS is the outer relation's row, not the first subquery's)
+    '"customers"."id" IN (SELECT customers.id FROM main.customers WHERE region = \'EU\') AND '
+    '"customers"."id" IN (SELECT k.id FROM main.customers AS k WHERE EXISTS '
+    '(SELECT 1 FROM main.accounts AS a WHERE a.customer_id = customers.id AND a.region <> k.region))',
     # an outer join inside the subquery
     '"order_items"."order_id" IN (SELECT o.id FROM main.orders AS o LEFT JOIN main.customers AS c ON '
     'c.id = o.customer_id WHERE c.tenant IS NULL)',

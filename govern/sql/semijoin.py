@@ -254,6 +254,8 @@ def _combined(first: exp.In, select: exp.Select, name: str, catalog) -> exp.In |
     if target_name.lower() != name.lower():
         if {name.lower(), target_name.lower()} & _sources(condition):
             return None  # a nested query binds one of the names: renaming is not certain
+        if any(column.table.lower() == target_name.lower() for column in condition.find_all(exp.Column)):
+            return None  # a name of an outer relation that the merged subquery's own name would capture
         for column in condition.find_all(exp.Column):
             if column.table.lower() == name.lower():
                 column.set("table", target_id.copy())
