@@ -54,3 +54,38 @@ class QueryFailed(GovernError):
         self.decision = decision
         self.message = message
         super().__init__(f"query failed: {message}")
+
+
+class TokenError(GovernError):
+    """A bearer token was refused: expired, unsigned, wrongly signed, wrong audience or issuer, malformed.
+
+    ``kind`` is a short class (``expired``, ``unsigned``, ``signature``, ``audience``,
+    ``issuer``, ``malformed``, ``algorithm``, ``missing_claim``, ``claim_type``,
+    ``not_yet_valid``, ``unknown_key``, ``no_identity``); ``reason`` says what is
+    wrong in words a client can act on. It never quotes the token.
+    """
+
+    def __init__(self, kind: str, reason: str):
+        self.kind = kind
+        self.reason = reason
+        self.audit_id: str | None = None  # the audit record of the refusal, when one was written
+        super().__init__(f"token refused ({kind}): {reason}")
+
+
+class IdentityUnavailable(GovernError):
+    """Tokens cannot be verified at all: the key identity.yaml names is missing or unusable.
+
+    Not the token's fault (a service answers 503, not 401); ``reason`` names the setting.
+    """
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(f"identity verification unavailable: {reason}")
+
+
+class InvalidPrincipal(Denied):
+    """A principal does not fit the bundle's attribute schema (principals.yaml ``attributes:``).
+
+    ``reasons`` name each attribute and what is wrong with it
+    (``attribute clinic_id must be an integer, got 'one'``); the request is denied.
+    """

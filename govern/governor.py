@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from govern.audit import AuditTrail
 from govern.bundle import Bundle, Catalog, load_bundle
+from govern.bundle.attributes import validate_principal
 from govern.connections import cursor_for, dialect_of
-from govern.errors import Denied, PolicyLoadError, QueryDenied, QueryFailed
+from govern.errors import Denied, InvalidPrincipal, PolicyLoadError, QueryDenied, QueryFailed
 from govern.principal import Principal
+from govern.sql.cost import CostExceeded, check_cost
 from govern.sql.decision import SqlContext, SqlDecision
 from govern.sql.pipeline import govern_sql
 
@@ -26,7 +28,9 @@ if TYPE_CHECKING:  # the engine loads Presidio and spaCy: imported in pii_engine
 
 log = logging.getLogger("govern")
 
-DEFAULT_AUDIT_PATH = Path("audit") / "trail.jsonl"
+DEFAULT_AUDIT_PATH = None  # no default: audit_location() says where, or refuses
+AUDIT_PATH_ENV = "GOVERN_AUDIT_PATH"
+GOVERN_PRINCIPAL = {"id": "govern", "roles": [], "tenant": None}
 UNCLASSIFIED_NOTE = ("the catalog is not classified (introspected, no column has a PII type): every string value in "
                      "the results is scanned for PII until it is (govern catalog classify)")
 
@@ -57,10 +61,16 @@ class Governor:
         self._state = _InForce(bundle, self._key_for(bundle))
         self._pii_engines: dict[int, tuple[Bundle, str | None, PiiEngine]] = {}
         self._pii_lock = Lock()
+        # No trail given: the one $GOVERN_AUDIT_PATH or the bundle names (audit_location), never one relative to the cwd.
+        audit = audit if audit is not None else AuditTrail.to_file(audit_location(bundle))
         # The secret of opaque free-text handles when no hash key is configured: handles are
         # resolved by this governor, right after the query that produced them.
         self._handle_secret = secrets.token_hex(32)
+        self._verifier = None  # (bundle, TokenVerifier of its identity.yaml), built on first use
         self.audit = audit if audit is not None else AuditTrail.to_file(os.environ.get("GOVERN_AUDIT_PATH", DEFAULT_AUDIT_PATH))
+        # The first load is audited like a reload: a reviewer sees which bundle was in force from the start.
+        self.audit.record(action="policy_load", principal=GOVERN_PRINCIPAL, decision="allow", reasons=["loaded"],
+                          bundle_hash=bundle.content_hash, input_text=str(bundle.path))
 
     def _key_for(self, bundle: Bundle) -> str | None:
         """The bundle's hash key; refuse a bundle whose hash masks have no key (never unmasked or unkeyed hashes)."""
@@ -118,13 +128,13 @@ class Governor:
             state = _InForce(new, self._key_for(new))
         except Exception as err:
             problems = err.problems if isinstance(err, PolicyLoadError) else [f"{path}: {type(err).__name__}: {err}"]
-            self.audit.record(action="policy_load", principal={"id": "govern", "roles": [], "tenant": None},
+            self.audit.record(action="policy_load", principal=GOVERN_PRINCIPAL,
                               decision="deny", reasons=problems, bundle_hash=old.content_hash, input_text=str(path))
             if isinstance(err, PolicyLoadError):
                 raise
             raise PolicyLoadError(problems) from None
         self._state = state
-        self.audit.record(action="policy_load", principal={"id": "govern", "roles": [], "tenant": None},
+        self.audit.record(action="policy_load", principal=GOVERN_PRINCIPAL,
                           decision="allow", reasons=[f"replaced {old.content_hash}"], bundle_hash=new.content_hash, input_text=str(path))
         return new
 
@@ -134,6 +144,31 @@ class Governor:
             return self._bundle.principals[principal_id]
         except KeyError:
             raise KeyError(f"no principal {principal_id!r} in {self._bundle.path / 'principals.yaml'}") from None
+
+    def principal_from_token(self, token: str, *, correlation_id: str | None = None, action: str = "authenticate") -> Principal:
+        """The principal of a verified bearer token (JWT), by the bundle's identity.yaml.
+
+        A refused token raises TokenError (``kind``, ``reason``) after one audit record
+        (``action``, decision deny, the reason; a digest of the token, never the token);
+        IdentityUnavailable when tokens cannot be verified at all (no identity.yaml,
+        its key unset). Needs PyJWT (``pip install 'govern[serve]'``).
+        """
+        from govern.errors import TokenError
+        from govern.identity import TokenVerifier
+
+        bundle = self._bundle
+        cached = self._verifier
+        if cached is None or cached[0] is not bundle:
+            cached = self._verifier = (bundle, TokenVerifier(bundle.identity, schema=bundle.principal_schema))
+        try:
+            return cached[1].principal(token)
+        except TokenError as err:
+            digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest() if isinstance(token, str) else None
+            record = self.audit.record(action=action, principal={"id": "(unauthenticated)", "roles": [], "tenant": None},
+                                       decision="deny", reasons=[f"token refused ({err.kind}): {err.reason}"], input_sha256=digest,
+                                       bundle_hash=bundle.content_hash, correlation_id=correlation_id)
+            err.audit_id = record.event_id
+            raise
 
     # -- SQL ------------------------------------------------------------------
     def check_sql(self, sql: str, principal: Principal | dict, dialect: str = "duckdb", *, correlation_id: str | None = None) -> SqlDecision:
@@ -165,9 +200,14 @@ class Governor:
             raise QueryDenied(decision.model_copy(update={"audit_id": record.event_id}))
         try:
             cursor = cursor_for(conn, decision.dialect, bool(decision.params))
+            check_cost(cursor, decision.dialect, decision.sql, decision.params, ctx.bundle.rules.limits.max_cost)
             cursor.execute(decision.sql, decision.params) if decision.params else cursor.execute(decision.sql)
             columns = [d[0] for d in cursor.description or ()]
             rows = [tuple(r) for r in cursor.fetchall()]
+        except CostExceeded as over:  # PostgreSQL's estimate is above limits.max_cost: denied before it runs
+            decision = decision.model_copy(update={"allowed": False, "sql": None, "params": [], "reasons": [over.reason]})
+            record = self.audit.record(action="execute", **self._sql_record(ctx, decision, started, correlation_id))
+            raise QueryDenied(decision.model_copy(update={"audit_id": record.event_id})) from None
         except Exception as err:
             # A database message can quote the data it failed on (a cast error quotes
             # the whole value): mask it like result text before anyone sees it.
@@ -192,6 +232,21 @@ class Governor:
         record = self.audit.record(action="execute", **fields)
         return QueryResult(columns, rows, decision.model_copy(update={"audit_id": record.event_id}), pii, needs_review)
 
+    def cursor(self, conn: Any, dialect: str | None = None):
+        """A cursor of your own DB-API connection that runs governed SQL with its parameters, as is.
+
+            d = gov.check_sql(sql, principal, dialect="postgres")
+            cur = gov.cursor(conn)            # DuckDB, sqlite3 or psycopg 3
+            cur.execute(d.sql, d.params)
+
+        The SQL binds the hash key as ``$1`` (DuckDB, PostgreSQL) or ``?`` (SQLite); this is what
+        makes that work on each driver: a psycopg ``RawCursor`` (binds ``$1`` natively), the
+        SHA-256 function hash masks call registered on a sqlite3 connection, a plain DuckDB cursor.
+        Free text comes back as opaque handles: ``gov.show_free_text(conn, rows, principal)``
+        puts the principal's masked text in their place.
+        """
+        return cursor_for(conn, dialect or dialect_of(conn), True)
+
     def decide(self, sql: str, principal: Principal | dict, dialect: str = "duckdb") -> SqlDecision:
         """Govern one SQL statement like check_sql, without writing an audit record; never raises for a bad query.
 
@@ -206,9 +261,16 @@ class Governor:
         """Run the pipeline; the reasons are empty when allowed. Never raises for a bad query."""
         state = self._state  # one bundle and its key for the whole request, even if another is swapped in
         bundle = state.bundle
+        invalid: list[str] = []
+        try:  # the bundle's attribute schema: a wrong type is a clear denial, not a database error later
+            principal = validate_principal(bundle.principal_schema, principal)
+        except InvalidPrincipal as err:
+            invalid = err.reasons
         ctx = SqlContext(sql=sql, principal=principal, dialect=dialect, bundle=bundle, hash_key=state.hash_key,
                          handle_key=state.hash_key or self._handle_secret,
                          roles=bundle.grants.expand_roles(tuple(principal.roles)))
+        if invalid:
+            return ctx, invalid
         try:
             govern_sql(ctx)
             return ctx, []
@@ -236,10 +298,25 @@ class Governor:
             notes=[UNCLASSIFIED_NOTE] if ctx.bundle.unclassified else [],
         )
 
-    @staticmethod
-    def _sql_record(ctx: SqlContext, decision: SqlDecision, started: float, correlation_id: str | None) -> dict:
-        """Audit fields of a SQL decision (the hash key in params is never among them)."""
+    def _sql_record(self, ctx: SqlContext, decision: SqlDecision, started: float, correlation_id: str | None) -> dict:
+        """Audit fields of a SQL decision (the hash key in params is never among them).
+
+        With ``settings.audit.redact_sql_literals`` (the default) the SQL texts are recorded with their
+        literals replaced by ``?``; ``input_sha256`` is then the digest of the recorded text and
+        ``extra.input_digest`` a keyed digest (audit key, else hash key) of the original.
+        """
         text = _recordable(ctx.sql)
+        governed = decision.sql
+        extra: dict[str, Any] = {}
+        if ctx.bundle.rules.settings.audit.redact_sql_literals:
+            from govern.audit.sql_text import redact_generated, redact_literals
+
+            key = getattr(self.audit.sink, "record_key", None) or (self.hash_key.encode() if self.hash_key else None)
+            if key:
+                extra["input_digest"] = hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+            extra["sql_literals"] = "redacted"
+            text = redact_literals(text, ctx.dialect)
+            governed = redact_generated(governed, ctx.dialect) if governed else governed
         return dict(
             principal=ctx.principal.summary(),
             decision="rewrite" if decision.allowed else "deny",
@@ -250,11 +327,38 @@ class Governor:
             columns=decision.columns,
             policies=decision.policies,
             bundle_hash=decision.bundle_hash,
-            governed_sql=decision.sql,
+            governed_sql=governed,
+            **extra,
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
             correlation_id=correlation_id,
             dialect=ctx.dialect,
         )
+
+    def checked_principal(self, principal: Principal | dict, bundle: Bundle | None = None, *, action: str | None = None,
+                          correlation_id: str | None = None) -> Principal:
+        """``principal`` checked against the bundle's attribute schema, defaults filled in.
+
+        Raises InvalidPrincipal naming each bad attribute; with ``action``, the
+        denial is written to the audit trail first.
+        """
+        bundle = bundle or self._bundle
+        principal = _as_principal(principal)
+        try:
+            return validate_principal(bundle.principal_schema, principal)
+        except InvalidPrincipal as err:
+            if action is not None:
+                self.audit.record(action=action, principal=principal.summary(), decision="deny", reasons=err.reasons,
+                                  bundle_hash=bundle.content_hash, correlation_id=correlation_id)
+            raise
+
+    # -- the schema a principal may see: govern.schema ----------------------------
+    def schema_for(self, principal: Principal | dict, dialect: str = "duckdb"):
+        """The tables and columns ``principal`` may see, as a ``govern.schema.VisibleSchema``:
+        ``.text`` is CREATE TABLE-like text for a prompt (masked columns say what the mask
+        shows, row-governed tables say that rows are filtered, never how), ``.to_dict()`` the data."""
+        from govern.schema import schema_for
+
+        return schema_for(self, principal, dialect)
 
     # -- entities and retrieval: implemented in their own packages -------------
     def entity_scope(self, principal: Principal | dict, entity: str, conn: Any = None):
@@ -317,7 +421,7 @@ class Governor:
         """Batch form of mask_text: one engine pass and one audit record for all passages."""
         started = time.perf_counter()
         bundle = self._bundle
-        principal = _as_principal(principal)
+        principal = self.checked_principal(principal, bundle, action=action, correlation_id=correlation_id or conversation)
         reveal = self.revealed_types(principal, bundle)
         masked = self.pii_engine(bundle).mask_many(list(texts), reveal=reveal, contexts=contexts,
                                                    conversation=self.conversation_scope(principal, conversation))
@@ -337,7 +441,7 @@ class Governor:
         Pseudonyms are kept per (principal, conversation): another principal who
         learns or guesses the conversation id restores nothing. Audited (types, never values).
         """
-        principal = _as_principal(principal)
+        principal = self.checked_principal(principal, action="reveal", correlation_id=correlation_id or conversation)
         revealed = self.revealed_types(principal)
         out = self.pii_engine().reveal(text, self.conversation_scope(principal, conversation), reveal=revealed)
         self.audit.record(action="reveal", principal=principal.summary(), decision="allow" if out != text else "mask",
@@ -372,7 +476,7 @@ class Governor:
         unmasked: only for code that masks the rows itself before anyone sees them
         (the SQL chunk store under a retriever, whose masking knows the conversation).
         """
-        principal = _as_principal(principal)
+        principal = self.checked_principal(principal)
         state = self._state
         ctx = SqlContext(sql="", principal=principal, dialect=dialect or dialect_of(conn), bundle=state.bundle,
                          hash_key=state.hash_key, handle_key=state.hash_key or self._handle_secret,
@@ -384,19 +488,34 @@ class Governor:
         result is scanned and masked with the principal's reveals (fail closed until classified)."""
         from govern.sql import unmask
 
-        strings: list[str] = []
+        # Names read from the data (pii.name_sources) are matched only in columns whose value *is*
+        # a stored column, unchanged: a string the query computes or supplies (a literal, a
+        # concatenation) is scanned by what looks at the string alone (patterns, NER), so whether
+        # it comes back masked never tells whether some row, hidden or not, holds it.
+        stored = unmask.stored_positions(ctx.analysis, len(rows[0]) if rows else 0)
+        plain: list[str] = []
+        named: list[str] = []
         for row in rows:
-            for value in row:
-                unmask.strings_in(value, strings)
-        if not strings:
+            for position, value in enumerate(row):
+                unmask.strings_in(value, named if position in stored else plain)
+        if not plain and not named:
             return rows, {}, False
         from govern.pii.sources import source_names
 
-        names = source_names(conn, ctx.bundle, ctx.dialect)
-        masked = self.pii_engine(ctx.bundle).mask_many(list(dict.fromkeys(strings)),
-                                                       reveal=self.revealed_types(ctx.principal, ctx.bundle), known_names=names)
-        shown = dict(zip(dict.fromkeys(strings), (m.text for m in masked)))
-        out = [tuple(unmask.replace_strings(v, lambda text: shown.get(text, text)) for v in row) for row in rows]
+        engine, reveal = self.pii_engine(ctx.bundle), self.revealed_types(ctx.principal, ctx.bundle)
+        names = source_names(conn, ctx.bundle, ctx.dialect) if named else None
+        plain, named = list(dict.fromkeys(plain)), list(dict.fromkeys(named))
+        masked_plain = engine.mask_many(plain, reveal=reveal) if plain else []
+        masked_named = engine.mask_many(named, reveal=reveal, known_names=names) if named else []
+        shown_plain = dict(zip(plain, (m.text for m in masked_plain)))
+        shown_named = dict(zip(named, (m.text for m in masked_named)))
+
+        def cell(position: int, value):
+            shown = shown_named if position in stored else shown_plain
+            return unmask.replace_strings(value, lambda text: shown.get(text, text))
+
+        out = [tuple(cell(p, v) for p, v in enumerate(row)) for row in rows]
+        masked = [*masked_plain, *masked_named]
         return out, _sum_counts(m.masked_counts for m in masked), any(m.needs_review for m in masked)
 
     def _resolve_handles(self, ctx: SqlContext, rows: list[tuple], conn: Any, masked: bool = True):
@@ -417,12 +536,13 @@ class Governor:
         for row in rows:
             for value in row:
                 unmask.strings_in(value, strings)
-        found = unmask.collect(strings, ctx.handle_key)
+        scope = unmask.handle_scope(ctx.roles)
+        found = unmask.collect(strings, ctx.handle_key, scope)
         if not found:
             return rows, {}, False
         raw = unmask.fetch(conn, ctx, found, cursor_for)
         if not masked:
-            out = [tuple(unmask.replace_strings(v, lambda text: unmask.substitute(text, ctx.handle_key, raw)) for v in row)
+            out = [tuple(unmask.replace_strings(v, lambda text: unmask.substitute(text, ctx.handle_key, scope, raw)) for v in row)
                    for row in rows]
             return out, {}, False
         texts = list(raw.values())
@@ -432,9 +552,23 @@ class Governor:
         masked = self.pii_engine(ctx.bundle).mask_many(texts, reveal=self.revealed_types(ctx.principal, ctx.bundle),
                                                        known_names=names)
         shown = dict(zip(raw.keys(), (m.text for m in masked)))
-        out = [tuple(unmask.replace_strings(v, lambda text: unmask.substitute(text, ctx.handle_key, shown)) for v in row)
+        out = [tuple(unmask.replace_strings(v, lambda text: unmask.substitute(text, ctx.handle_key, scope, shown)) for v in row)
                for row in rows]
         return out, _sum_counts(m.masked_counts for m in masked), any(m.needs_review for m in masked)
+
+
+def audit_location(bundle: Bundle) -> Path:
+    """Where a governor without an explicit trail writes: $GOVERN_AUDIT_PATH, else the bundle's
+    ``settings.audit.trail`` (relative to the bundle directory). Never a path relative to the working directory."""
+    env = os.environ.get(AUDIT_PATH_ENV)
+    if env:
+        return Path(env).expanduser()
+    trail = bundle.rules.settings.audit.trail
+    if not trail:
+        raise PolicyLoadError([f"{bundle.path / 'rules.yaml'}: no audit trail location: set settings.audit.trail "
+                               f"(relative to the bundle), ${AUDIT_PATH_ENV}, or pass audit= to the Governor"])
+    path = Path(trail).expanduser()
+    return path if path.is_absolute() else (Path(bundle.path).resolve() / path).resolve()
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-AttributeValue = str | int | float | bool | list[str] | list[int] | list[float]
+AttributeValue = str | int | float | bool | list[str] | list[int] | list[float] | list[bool]
 
 
 class Principal(BaseModel):
@@ -29,6 +29,8 @@ class Principal(BaseModel):
     def _roles_as_tuple(cls, value: Any) -> tuple[str, ...]:
         if isinstance(value, str):
             return (value,)
+        if not isinstance(value, (list, tuple, set, frozenset)):
+            raise ValueError(f"roles must be a list of role names, got {type(value).__name__}")  # not a TypeError: pydantic reports it
         return tuple(value)
 
     def attribute(self, name: str) -> Any:

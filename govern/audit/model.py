@@ -17,7 +17,7 @@ SCHEMA_VERSION = 1
 GENESIS_HASH = "0" * 64  # prev_hash of the first record of a trail
 
 Decision = Literal["allow", "deny", "rewrite", "mask", "drop"]
-KNOWN_ACTIONS = ("check_sql", "execute", "mask_text", "mask_rows", "retrieve", "policy_load")
+KNOWN_ACTIONS = ("check_sql", "execute", "mask_text", "mask_texts", "mask_rows", "reveal", "retrieve", "entity_scope", "policy_load")
 
 _HEX64 = r"^[0-9a-f]{64}$"
 

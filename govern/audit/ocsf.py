@@ -13,15 +13,29 @@ from datetime import datetime
 OCSF_VERSION = "1.3.0"
 CLASS_UID, CATEGORY_UID = 6005, 6
 
-# action -> (activity_id, activity_name) from the class's activity enum
+# action -> (activity_id, activity_name, object) from the class's activity enum; the object is what
+# the action touched: a SQL statement reads tables of a database, a retrieval reads a document
+# collection, masking reads passages handed to govern, a policy load reads the bundle.
+SQL_ACTIONS = ("check_sql", "execute")
 _ACTIVITY = {
-    "check_sql": (4, "Query"),
-    "execute": (4, "Query"),
-    "retrieve": (1, "Read"),
-    "mask_text": (1, "Read"),
-    "mask_rows": (1, "Read"),
-    "policy_load": (99, "Other"),
+    "check_sql": (4, "Query", "table"),
+    "execute": (4, "Query", "table"),
+    "retrieve": (1, "Read", "collection"),
+    "mask_text": (99, "Mask", "passages"),
+    "mask_texts": (99, "Mask", "passages"),
+    "mask_rows": (99, "Mask", "passages"),
+    "reveal": (99, "Reveal", "passages"),
+    "entity_scope": (4, "Query", "table"),
+    "policy_load": (99, "Policy load", "bundle"),
 }
+OBJECT_TYPES = {"table": "Table", "collection": "Document collection", "passages": "Passages", "bundle": "Policy bundle"}
+
+
+def classify(r: dict) -> tuple[int, str, str]:
+    """(activity_id, activity_name, object kind) of a record: by its action, never by what it happened to list."""
+    return _ACTIVITY.get(r["action"], (99, r["action"], "other"))
+
+
 # decision -> (status_id, status, severity_id): denials are what a reviewer looks at first
 _STATUS = {
     "allow": (1, "Success", 1),
@@ -37,7 +51,7 @@ def epoch_ms(t: str) -> int:
 
 
 def to_ocsf(r: dict, product_version: str = "0.1.0") -> dict:
-    activity_id, activity_name = _ACTIVITY.get(r["action"], (99, "Other"))
+    activity_id, activity_name, obj = classify(r)
     status_id, status, severity_id = _STATUS.get(r["decision"], (0, "Unknown", 1))
     if r.get("error"):
         status_id, status = 2, "Failure"
@@ -51,7 +65,7 @@ def to_ocsf(r: dict, product_version: str = "0.1.0") -> dict:
         "category_uid": CATEGORY_UID,
         "category_name": "Application Activity",
         "activity_id": activity_id,
-        "activity_name": activity_name if activity_id != 99 else r["action"],
+        "activity_name": activity_name,
         "type_uid": CLASS_UID * 100 + activity_id,
         "type_name": f"Datastore Activity: {activity_name}",
         "time": epoch_ms(r["time"]),
@@ -75,17 +89,23 @@ def to_ocsf(r: dict, product_version: str = "0.1.0") -> dict:
             {"decision": r["decision"], **({"policy": {"uid": pid, "name": pid}} if pid else {})}
             for pid in (r.get("policies") or [None])
         ],
-        "type_id": 3 if r.get("tables") else 99,
-        "type": "Table" if r.get("tables") else "Document collection",
+        "type_id": 3 if obj == "table" else 99,
+        "type": OBJECT_TYPES.get(obj, "Other"),
     }
     if r.get("correlation_id"):
         ev["metadata"]["correlation_uid"] = r["correlation_id"]
     if r.get("duration_ms") is not None:
         ev["duration"] = int(round(r["duration_ms"]))
-    if r.get("tables"):
-        ev["table"] = {"name": r["tables"][0], "uid": r["tables"][0]}
+    extra = r.get("extra") or {}
+    if obj == "table":
+        ev["database"] = {"name": extra.get("dialect") or "sql", "type_id": 99, "type": "SQL database"}
+        if r.get("tables"):
+            ev["table"] = {"name": r["tables"][0], "uid": r["tables"][0]}
+    elif obj == "collection":
+        name = extra.get("collection") or "retrieval"
+        ev["databucket"] = {"name": name, "uid": name, "type_id": 99, "type": "Document collection"}
     else:
-        ev["databucket"] = {"name": "retrieval", "type_id": 99, "type": "Document collection"}
+        ev["databucket"] = {"name": OBJECT_TYPES.get(obj, r["action"]), "type_id": 99, "type": OBJECT_TYPES.get(obj, "Other")}
     if r.get("input_text") is not None:
         ev["query_info"] = {"query_string": r["input_text"], "uid": r.get("input_sha256"), "name": r["action"]}
     n = r.get("rows") if r.get("rows") is not None else r.get("documents")

@@ -15,6 +15,7 @@ from .verify import VerifyReport
 
 COLORS = {"allow": "#2e7d32", "rewrite": "#1565c0", "mask": "#6a1b9a", "drop": "#ef6c00", "deny": "#c62828"}
 DECISIONS = ("allow", "rewrite", "mask", "drop", "deny")
+MAX_DENIALS = 5000  # individual denials listed (the counts above always cover all of them)
 
 
 class Stats:
@@ -26,6 +27,8 @@ class Stats:
         self.denials: Counter = Counter()
         self.pii: Counter = Counter()
         self.times: list[tuple[str, str]] = []  # (time, decision)
+        self.denied: list[dict] = []  # every individual denial (and drop), in trail order, up to MAX_DENIALS
+        self.denied_total = 0
         self.first = self.last = None
 
     def add(self, r: dict) -> None:
@@ -38,6 +41,9 @@ class Stats:
         if d in ("deny", "drop"):
             for reason in r.get("reasons") or ("(no reason given)",):
                 self.denials[reason] += 1
+            self.denied_total += 1
+            if len(self.denied) < MAX_DENIALS:
+                self.denied.append(r)
         for k, v in (r.get("pii") or {}).items():
             self.pii[k] += v
         self.times.append((r["time"], d))
@@ -123,10 +129,28 @@ table{border-collapse:collapse;font-size:13px} td,th{border:1px solid #ddd;paddi
 """
 
 
-def render(recs: Iterable[dict], report: VerifyReport | None, title: str = "govern audit report", source: str = "") -> str:
+def denial_table(st: Stats) -> str:
+    """One row per denied (or dropped) request: when, who, what it asked for, why; the seq finds it in the trail."""
+    if not st.denied:
+        return "<p>No denials.</p>"
+    rows = []
+    for r in st.denied:
+        asked = ", ".join((r.get("columns") or []) or (r.get("tables") or [])) or str((r.get("extra") or {}).get("collection") or "")
+        rows.append(f"<tr><td>{r['seq']}</td><td>{escape(r['time'])}</td><td>{escape(r['principal']['id'])}</td>"
+                    f"<td>{escape(r['action'])}</td><td>{escape(r['decision'])}</td><td>{escape(asked)}</td>"
+                    f"<td>{escape('; '.join(r.get('reasons') or []))}</td></tr>")
+    more = (f'<p class="muted">{st.denied_total - len(st.denied)} more not listed; export them with '
+            f'<code>govern audit export --decision deny</code>.</p>') if st.denied_total > len(st.denied) else ""
+    return ('<table class="denials"><tr><th>seq</th><th>time</th><th>principal</th><th>action</th><th>decision</th>'
+            "<th>asked for</th><th>reasons</th></tr>" + "".join(rows) + "</table>" + more)
+
+
+def render(recs: Iterable[dict], report: VerifyReport | None, title: str = "govern audit report", source: str = "",
+           filters: dict | None = None) -> str:
     st = Stats()
     for r in recs:
         st.add(r)
+    shown = ", ".join(f"{k}={v}" for k, v in (filters or {}).items()) or "none (every record)"
     labels, buckets = _bucket(st.times)
     if report is None:
         chain = '<span class="badge warn">chain not verified</span>'
@@ -150,13 +174,14 @@ def render(recs: Iterable[dict], report: VerifyReport | None, title: str = "gove
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
 <style>{CSS}</style></head><body>
 <h1>{escape(title)}</h1>
-<p class="muted">{escape(source)} · {st.n} records · {escape(st.first or '-')} → {escape(st.last or '-')}</p>
+<p class="muted">{escape(source)} · {st.n} records · {escape(st.first or '-')} → {escape(st.last or '-')} · filters: {escape(shown)}</p>
 <h2>Chain status</h2>{chain}
 <h2>Decisions</h2><table>{dec_rows}</table>
 <h2>Decisions over time</h2>{stacked_bars(labels, buckets)}
 <h2>By principal</h2>{hbars(principals, label="decisions by principal")}
 <h2>By policy</h2>{hbars(st.by_policy.most_common(15), color="#455a64", label="decisions by policy")}
 <h2>Top denial reasons</h2>{'<table><tr><th>count</th><th>reason</th></tr>' + denial_rows + '</table>' if denial_rows else '<p>No denials.</p>'}
+<h2>Denials, one by one</h2>{denial_table(st)}
 <h2>PII masked by type</h2>{hbars(st.pii.most_common(), color="#6a1b9a", label="PII by type")}
 <p class="muted">Records carry PII entity types and counts only, never values.</p>
 </body></html>

@@ -11,7 +11,9 @@ prev_hash and the write are one atomic step for every thread and process.
 
 from __future__ import annotations
 
+import atexit
 import os
+import weakref
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -85,6 +87,9 @@ class AuditTrail:
         self.processors = list(processors or DEFAULT_PROCESSORS)
         # .bind() resolves structlog's lazy proxy once instead of on every call
         self._log = structlog.wrap_logger(sink, processors=self.processors, wrapper_class=_AuditLogger).bind()
+        self._closed = False
+        if hasattr(sink, "checkpoint"):  # a trail left open is closed with a checkpoint when the program exits normally
+            atexit.register(_close_at_exit, weakref.ref(self))
 
     # -- constructors ---------------------------------------------------------
     @classmethod
@@ -164,6 +169,10 @@ class AuditTrail:
             self.sink.checkpoint()
 
     def close(self) -> None:
+        """Write a checkpoint at the head (file and PostgreSQL sinks) and release the sink."""
+        if self._closed:
+            return
+        self._closed = True
         self.sink.close()
 
     def __enter__(self) -> "AuditTrail":
@@ -171,3 +180,14 @@ class AuditTrail:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _close_at_exit(ref: "weakref.ReferenceType[AuditTrail]") -> None:
+    trail = ref()
+    if trail is not None and not trail._closed:
+        try:
+            trail.close()
+        except Exception:  # noqa: BLE001 - at exit there is no one left to tell but the log
+            import logging
+
+            logging.getLogger("govern.audit").warning("audit trail could not be closed with a checkpoint at exit", exc_info=True)

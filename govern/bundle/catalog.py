@@ -73,6 +73,14 @@ class Catalog:
             return table if table.schema.lower() == wanted else None
         return table if wanted in DEFAULT_SCHEMAS else None
 
+    def did_you_mean(self, name: str) -> str:
+        """`` (did you mean 'x'?)`` naming the closest catalog table to ``name``, or ''."""
+        import difflib
+
+        names = {t.name.lower(): t.name for t in self}
+        close = difflib.get_close_matches(name.lower(), list(names), n=1, cutoff=0.75)
+        return f" (did you mean {names[close[0]]!r}?)" if close else ""
+
     def __iter__(self):
         return iter(self.tables.values())
 

@@ -39,7 +39,7 @@ def _compile_rules(rules: RulesFile, catalog: Catalog, where: Where) -> tuple[di
     def table_of(name: str, loc: tuple) -> Table | None:
         table = catalog.table(name)
         if table is None:
-            problems.append(f"{where(loc + ('table',))}: unknown table {name!r} (not in the catalog)")
+            problems.append(f"{where(loc + ('table',))}: unknown table {name!r} (not in the catalog){catalog.did_you_mean(name)}")
         return table
 
     for i, rule in enumerate(rules.row_filters):

@@ -26,6 +26,17 @@ class DocumentRule(_Strict):
     description: str | None = None
 
 
+class SqlStoreSpec(_Strict):
+    """A collection whose chunks are rows of a catalogued table (``gov.sql_retriever``): what the MCP
+    server's ``search_documents`` searches. The chunk query goes through the SQL guard."""
+
+    table: str = Field(min_length=1)
+    id_column: str = "id"
+    text_column: str = "text"
+    metadata_columns: list[str] = Field(default_factory=list)
+    search_columns: list[str] | None = None  # keyword match on these (default: the text column)
+
+
 class CollectionSpec(_Strict):
     description: str | None = None
     id_field: str = Field("id", min_length=1, description="metadata key holding the document id (audit trail)")
@@ -33,6 +44,7 @@ class CollectionSpec(_Strict):
     max_fetch: int = Field(200, ge=1, description="never ask the store for more than this many documents")
     max_k: int = Field(50, ge=1, description="the most documents one call returns; a larger k is clamped to it")
     rules: list[DocumentRule] = Field(default_factory=list)
+    sql_store: SqlStoreSpec | None = None  # the chunks are rows of this table (govern mcp: search_documents)
 
 
 class DocumentsFile(_Strict):

@@ -92,7 +92,7 @@ def _entities(rules: RulesFile, catalog: Catalog, where: Where, problems: list[s
         seen.setdefault(spec.name.lower(), i)
         table = catalog.table(spec.table)
         if table is None:
-            problems.append(f"{where(loc + ('table',))}: unknown table {spec.table!r} (not in the catalog)")
+            problems.append(f"{where(loc + ('table',))}: unknown table {spec.table!r} (not in the catalog){catalog.did_you_mean(spec.table)}")
             continue
         key = _key(spec.key, table, where(loc + ("key",) if spec.key else loc + ("table",)), problems)
         if key is None:
@@ -103,7 +103,7 @@ def _entities(rules: RulesFile, catalog: Catalog, where: Where, problems: list[s
             mloc = loc + ("members", j)
             mtable = catalog.table(member.table)
             if mtable is None:
-                problems.append(f"{where(mloc + ('table',))}: unknown table {member.table!r} (not in the catalog)")
+                problems.append(f"{where(mloc + ('table',))}: unknown table {member.table!r} (not in the catalog){catalog.did_you_mean(member.table)}")
                 continue
             if mtable.name.lower() in listed:
                 problems.append(f"{where(mloc + ('table',))}: table {mtable.name!r} is already {listed[mtable.name.lower()]} of entity {spec.name!r}")
@@ -160,7 +160,7 @@ def _compile_scope(rule: EntityScopeRule, entity: EntityDef, catalog: Catalog, d
     if rule.lookup is not None:
         lookup = catalog.table(rule.lookup.table)
         if lookup is None:
-            problems.append(f"{where(loc + ('lookup', 'table'))}: unknown table {rule.lookup.table!r} (not in the catalog)")
+            problems.append(f"{where(loc + ('lookup', 'table'))}: unknown table {rule.lookup.table!r} (not in the catalog){catalog.did_you_mean(rule.lookup.table)}")
             return None
         column = lookup.column(rule.lookup.key)
         if column is None:

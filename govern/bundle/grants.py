@@ -118,6 +118,10 @@ def read_grant_file(path: Path) -> tuple[list[tuple[int, list[str]]], list[str]]
         stripped = raw.strip()
         if not stripped or stripped.startswith("#"):
             continue
+        where = f"{path.name}:{lineno}"
+        if stripped.count('"') % 2:
+            problems.append(f"{where}: unterminated quote: a '\"' on this line is never closed")
+            continue
         if '"' in stripped:
             fields = [f.strip() for f in next(csv.reader(io.StringIO(stripped), skipinitialspace=True))]
         else:  # no quoting: csv would split at every comma (10x cheaper for a large file)
@@ -129,7 +133,6 @@ def read_grant_file(path: Path) -> tuple[list[tuple[int, list[str]]], list[str]]
                 fields[2] = fields[2].lower()  # table and column names are case-insensitive
             rules.append((lineno, fields))
             continue
-        where = f"{path.name}:{lineno}"
         if kind == "p":
             if len(fields) != 5:
                 problems.append(f"{where}: a 'p' line needs 4 fields (role, object, action, allow|deny), got {len(fields) - 1}")

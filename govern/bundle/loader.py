@@ -10,14 +10,16 @@ from threading import Lock
 from pathlib import Path
 from typing import Any
 
+from govern.bundle.attributes import PrincipalSchema, validate_principal
 from govern.bundle.catalog import Catalog, catalog_problems
 from govern.bundle.compile import compile_rules, denied_column_grants
 from govern.bundle.compiled import TablePolicy
 from govern.bundle.documents import load_documents
 from govern.bundle.grants import Grants, check_model, hierarchy_problems, read_grant_file
+from govern.bundle.identity import load_identity
 from govern.bundle.models import CatalogFile, PrincipalsFile, RulesFile
 from govern.bundle.yaml_source import YamlSource, validated
-from govern.errors import PolicyLoadError
+from govern.errors import InvalidPrincipal, PolicyLoadError
 from govern.principal import Principal
 from govern.sql.safety import dialect_functions
 
@@ -39,9 +41,14 @@ class Bundle:
     principals: dict[str, Principal]
     # Document rules for retrieval (govern.bundle.compiled.DocumentRules, from documents.yaml).
     documents: Any = field(default=None, compare=False, repr=False)
+    # How bearer tokens are verified and become principals (govern.bundle.identity.IdentityConfig,
+    # from identity.yaml); None when the bundle has no identity.yaml.
+    identity: Any = field(default=None, compare=False, repr=False)
     # True when the catalog was passed in (introspected), not read from catalog.yaml:
     # a reload must pass it again rather than look for a file.
     external_catalog: bool = field(default=False, compare=False)
+    # The principals' attribute schema (principals.yaml `attributes:`), None when the bundle declares none.
+    principal_schema: PrincipalSchema | None = field(default=None, compare=False)
     # Per-bundle caches of derived, request-independent structures (relation templates).
     templates: BoundedCache = field(default_factory=lambda: BoundedCache(8192), compare=False, repr=False)
     renders: BoundedCache = field(default_factory=lambda: BoundedCache(8192), compare=False, repr=False)
@@ -141,7 +148,8 @@ def _load(root: Path, catalog: Catalog | None) -> Bundle:
     rules, rules_source = validated(rules_path, RulesFile, problems) if rules_path else (None, None)
     principals_path = root / PRINCIPALS_FILE
     principals, principals_source = validated(principals_path, PrincipalsFile, problems) if principals_path.is_file() else (PrincipalsFile(), None)
-    by_id = _principals_by_id(principals, principals_source, problems)
+    schema = principals.schema() if principals is not None else None
+    by_id = _principals_by_id(principals, principals_source, problems, schema)
 
     grant_lines: list[list[str]] = []
     if model_path:
@@ -157,6 +165,7 @@ def _load(root: Path, catalog: Catalog | None) -> Bundle:
         problems += rule_problems
         grant_lines += denied_column_grants(rules)
     documents = load_documents(root, problems)  # optional documents.yaml: document rules for retrieval
+    identity = load_identity(root, problems, schema)  # optional identity.yaml: bearer tokens -> principals
     if problems:
         raise PolicyLoadError(problems)
 
@@ -176,17 +185,25 @@ def _load(root: Path, catalog: Catalog | None) -> Bundle:
         policies=policies,
         principals=by_id,
         documents=documents,
+        identity=identity,
         external_catalog=external,
+        principal_schema=schema,
     )
 
 
-def _principals_by_id(principals: PrincipalsFile | None, source: YamlSource | None, problems: list[str]) -> dict[str, Principal]:
-    """Principals by id; a repeated id is an error (the last would silently win)."""
+def _principals_by_id(principals: PrincipalsFile | None, source: YamlSource | None, problems: list[str],
+                      schema: PrincipalSchema | None = None) -> dict[str, Principal]:
+    """Principals by id (checked against the attribute schema); a repeated id is an error (the last would silently win)."""
     by_id: dict[str, Principal] = {}
     for i, p in enumerate(principals.principals if principals is not None else ()):
+        where = source.where(("principals", i)) if source is not None else PRINCIPALS_FILE
         if p.id in by_id:
             where = source.where(("principals", i, "id")) if source is not None else PRINCIPALS_FILE
             problems.append(f"{where}: principal id {p.id!r} is listed twice")
+        try:
+            p = validate_principal(schema, p)
+        except InvalidPrincipal as err:
+            problems += [f"{where}: {reason}" for reason in err.reasons]
         by_id.setdefault(p.id, p)
     return by_id
 

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from govern.bundle.attributes import AttributeSpec, PrincipalSchema
 from govern.pii.settings import PiiSettings
 from govern.principal import Principal
 
@@ -165,10 +166,32 @@ class Limits(Strict):
     max_analysis_steps: int = Field(default=500_000, ge=1_000)
     # Longest query text accepted (characters).
     max_query_chars: int = Field(default=100_000, ge=100)
+    # Most base-table references one query may make (each becomes a governed relation, so
+    # this also bounds the size of the governed SQL and of its check).
+    max_table_references: int = Field(default=64, ge=1)
+    # PostgreSQL: the planner's estimated total cost (EXPLAIN) above which execute denies a query before
+    # running it, naming the estimate and this limit. Other engines give no estimate: not applied there.
+    max_cost: float | None = Field(default=None, gt=0)
+    # govern serve: each principal's requests per minute (answered 429 with Retry-After beyond it); none = no limit.
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    # govern serve, govern mcp and the SQL adapters: longest a governed query may run on the database
+    # (a statement timeout), milliseconds.
+    statement_timeout_ms: int = Field(default=30_000, ge=1)
+
+
+class AuditSettings(Strict):
+    # Where the governor writes its audit trail: a path relative to the bundle directory (or
+    # absolute); never relative to the directory a program happens to run in. $GOVERN_AUDIT_PATH
+    # or an explicit `audit=` / `--audit` takes precedence; with none of them the governor refuses to start.
+    trail: str | None = None
+    # Replace SQL literals (strings, numbers) in the recorded SQL text by '?' and keep a keyed digest
+    # of the original (extra.input_digest): a `LIKE '%4111 1111 1111 1111%'` never lands in the trail.
+    redact_sql_literals: bool = True
 
 
 class Settings(Strict):
     hash_key_env: str = "GOVERN_HASH_KEY"
+    audit: AuditSettings = AuditSettings()
     # Parse every governed statement back and check it reaches only the tables,
     # functions and parameters govern put there (defence in depth; about doubles
     # check_sql's cost, ~0.5 ms a query).
@@ -193,4 +216,12 @@ class RulesFile(Strict):
 
 
 class PrincipalsFile(Strict):
+    # The attribute schema (govern.bundle.attributes): absent means principals are not checked.
+    attributes: dict[str, AttributeSpec] | None = None
+    unknown_attributes: Literal["deny", "allow"] = "deny"
     principals: list[Principal] = []
+
+    def schema(self) -> PrincipalSchema | None:
+        if self.attributes is None:
+            return None
+        return PrincipalSchema(attributes=self.attributes, unknown_attributes=self.unknown_attributes)

@@ -81,11 +81,49 @@ def load_yaml(path: Path) -> YamlSource:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         problem = getattr(err, "problem", None) or str(err)
+        start = getattr(err, "context_mark", None)
+        if start is not None and "quoted scalar" in (getattr(err, "context", None) or ""):
+            # PyYAML reports where the file ended; the author needs the line the quote opened on.
+            raise YamlProblem(f"{path.name}:{start.line + 1}: YAML syntax error: unterminated quote: the string opened "
+                              f"at line {start.line + 1}, column {start.column + 1} is never closed ({problem})") from None
+        opened = unclosed_quote(text, line)
+        if opened is not None:  # a quoted value may span lines in YAML: the error shows up lines later
+            raise YamlProblem(f"{path.name}:{opened[0]}: YAML syntax error: unterminated quote: the {opened[2]} string opened "
+                              f"at line {opened[0]}, column {opened[1]} is not closed on its line (then: {problem} at line {line})") from None
         raise YamlProblem(f"{path.name}:{line}: YAML syntax error: {problem}") from None
     lines: dict[YamlPath, int] = {}
     if root is not None:
         _index(root, (), lines, path, ())
     return YamlSource(path, data, lines)
+
+
+_VALUE_QUOTE = re.compile(r"""(?:^\s*(?:-\s+)?|:\s+|[\[{,]\s*)(["'])""")
+
+
+def unclosed_quote(text: str, up_to_line: int) -> tuple[int, int, str] | None:
+    """(line, column, 'double-quoted'|'single-quoted') of the first value on lines 1..``up_to_line``
+    whose opening quote is not closed on the same line; None when every quote closes."""
+    for lineno, raw in enumerate(text.splitlines()[:up_to_line], start=1):
+        pos = 0
+        while True:
+            match = _VALUE_QUOTE.search(raw, pos)
+            if match is None or raw.lstrip().startswith("#"):
+                break
+            quote, i = match.group(1), match.end()
+            while i < len(raw):
+                if quote == '"' and raw[i] == "\\":
+                    i += 2
+                    continue
+                if raw[i] == quote:
+                    if quote == "'" and raw[i + 1:i + 2] == "'":
+                        i += 2
+                        continue
+                    break
+                i += 1
+            if i >= len(raw):
+                return lineno, match.start(1) + 1, "double-quoted" if quote == '"' else "single-quoted"
+            pos = i + 1
+    return None
 
 
 def _index(node: yaml.Node, at: YamlPath, lines: dict[YamlPath, int], path: Path, open_nodes: tuple[int, ...]) -> None:

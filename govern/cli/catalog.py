@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from govern.cli.args import EXIT_ERROR
+from govern.cli.args import EXIT_ERROR, add_format
 
 
 def register(sub) -> None:
@@ -23,6 +23,7 @@ def register(sub) -> None:
     classify.add_argument("--policies", default=None,
                           help="a bundle whose pii settings drive detection (default: govern's defaults)")
     classify.add_argument("-o", "--out", default="-", help="where to write catalog.yaml (default: stdout)")
+    add_format(classify, help="text: the proposed catalog.yaml; json: the proposals with their evidence (default text)")
     classify.set_defaults(func=run)
 
 
@@ -44,16 +45,16 @@ def connect(target: str):
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        conn = connect(args.db)
+    except Exception as err:  # noqa: BLE001 - a user mistake: one line, exit 2 (before Presidio loads and talks)
+        print(f"govern: cannot open {args.db}: {err}", file=sys.stderr)
+        return EXIT_ERROR
     from govern.bundle import Catalog
     from govern.classify import catalog_yaml, classify
     from govern.pii import PiiEngine
     from govern.pii.settings import PiiSettings
 
-    try:
-        conn = connect(args.db)
-    except Exception as err:  # noqa: BLE001 - a user mistake: one line, exit 2
-        print(f"govern: cannot open {args.db}: {err}", file=sys.stderr)
-        return EXIT_ERROR
     settings = PiiSettings()
     if args.policies:
         from govern.bundle import load_bundle
@@ -61,7 +62,14 @@ def run(args: argparse.Namespace) -> int:
         settings = load_bundle(args.policies).rules.pii
     catalog = Catalog.introspect(conn, args.schema)
     proposals = classify(conn, catalog, PiiEngine(settings), sample=args.sample)
-    text = catalog_yaml(catalog, proposals)
+    if args.format == "json":
+        import dataclasses
+        import json
+
+        text = json.dumps([dataclasses.asdict(p) if dataclasses.is_dataclass(p) else p.__dict__ for p in proposals],
+                          indent=2, default=str) + "\n"
+    else:
+        text = catalog_yaml(catalog, proposals)
     if args.out == "-":
         sys.stdout.write(text)
     else:

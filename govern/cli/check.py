@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
-from govern.cli.args import EXIT_ALLOWED, EXIT_DENIED, EXIT_ERROR, principal_from_args
+from govern.cli.args import EXIT_ALLOWED, EXIT_DENIED, add_format, check_dialect, principal_from_args
 
 
 def register(sub) -> None:
@@ -20,23 +21,22 @@ def register(sub) -> None:
     check.add_argument("--role", action="append", default=[], help="role of the --as principal (repeatable)")
     check.add_argument("--attr", action="append", default=[], metavar="K=V", help="attribute of the --as principal (repeatable; V is read as YAML: 7, true, [a, b])")
     check.add_argument("--dialect", default="duckdb", help="SQL dialect of the query and the output (default: duckdb)")
-    check.add_argument("--json", action="store_true", help="print the decision as JSON")
-    check.add_argument("--audit", metavar="PATH", help="audit trail file (default: $GOVERN_AUDIT_PATH or audit/trail.jsonl)")
+    add_format(check)
+    check.add_argument("--json", dest="format", action="store_const", const="json", help=argparse.SUPPRESS)  # older spelling
+    check.add_argument("--audit", metavar="PATH",
+                       help="audit trail file (default: $GOVERN_AUDIT_PATH, else the bundle's settings.audit.trail)")
     check.set_defaults(func=cmd_check)
 
 
 def cmd_check(args) -> int:
     from govern.governor import Governor
 
+    dialect = check_dialect(args.dialect)
     gov = Governor.from_path(args.policies, audit=args.audit)
-    try:
-        principal = principal_from_args(args, gov)
-    except (KeyError, ValueError) as err:
-        print(f"govern check: {err}", file=sys.stderr)
-        return EXIT_ERROR
+    principal = principal_from_args(args, gov)
     sql = sys.stdin.read() if args.sql == "-" else args.sql
-    decision = gov.check_sql(sql, principal, dialect=args.dialect)
-    if args.json:
+    decision = gov.check_sql(sql, principal, dialect=dialect)
+    if args.format == "json":
         print(json.dumps(decision.model_dump(exclude={"params"}), indent=2))
     else:
         print("ALLOWED" if decision.allowed else "DENIED", f"(audit {decision.audit_id})")

@@ -75,3 +75,31 @@ def show_entity_scopes(console: Console, gov: Governor, principals: list, conn) 
             count = "all" if scope.unrestricted else str(len(scope.keys or ()))
             table.add_row(principal.id, ", ".join(scope.scopes) or "none (sees no instance)", scope.sql("duckdb"), count)
         console.print(table)
+
+
+def run_demo_json(db: Path, policies: Path, principal_ids: list[str], show_sql: bool, audit: str | None) -> int:
+    """The same answers as JSON: one object per question, each principal's rows or denial reasons."""
+    import json
+
+    import duckdb
+
+    if not db.exists():
+        db.parent.mkdir(parents=True, exist_ok=True)
+        build_demo_db(db)
+    gov = Governor.from_path(policies, audit=audit)
+    principals = [gov.principal(pid) for pid in principal_ids]
+    conn = duckdb.connect(str(db), read_only=True)
+    out = []
+    for title, sql in QUESTIONS:
+        answers = {}
+        for principal in principals:
+            try:
+                result = gov.execute(conn, sql, principal)
+            except QueryDenied as denied:
+                answers[principal.id] = {"allowed": False, "reasons": denied.decision.reasons}
+                continue
+            answers[principal.id] = {"allowed": True, "columns": result.columns, "rows": [list(r) for r in result.rows],
+                                     "policies": result.decision.policies, **({"sql": result.decision.sql} if show_sql else {})}
+        out.append({"question": title, "sql": sql, "answers": answers})
+    print(json.dumps(out, indent=2, default=str))
+    return 0

@@ -30,6 +30,7 @@ from sqlglot import exp
 
 from govern.connections import cursor_for, dialect_of
 from govern.errors import Denied
+from govern.bundle.attributes import validate_principal
 from govern.principal import Principal
 from govern.sql.binding import bind
 
@@ -90,6 +91,7 @@ def entity_scope(gov, principal: Principal | dict, entity: str, conn: Any = None
     dialect = dialect_of(conn) if conn is not None else DEFAULT_DIALECT
     key = binding.key if binding is not None else _default_key(spec, table)
     try:
+        principal = validate_principal(bundle.principal_schema, principal)  # InvalidPrincipal is a Denied
         scope = _scope(spec.name, table, key, binding, principal, roles, dialect)
         if conn is not None:
             scope = _resolve(gov, bundle, scope, principal, conn)

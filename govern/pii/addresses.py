@@ -107,7 +107,7 @@ _POSTAL = (
 )
 _PLACE = r"(?:[^\W\d_a-z](?:[^\W\d]|['.-])*(?!\d)(?:\s+(?:and|the|of|de|du|la|le|am|an|im|sur|upon|on|del|da|do)\s+|\s+|-)?){1,5}"
 _NEXT = re.compile(
-    rf"(?:[ \t]*,?[ \t]*(?:\n[ \t>]*)?|[ \t]{{2,}})(?:{_UNIT}|{_MILITARY}|{_POSTAL}(?![\w-])|\((?:[^\W\d_][\w ]*)\)|{_PLACE})"
+    rf"(?:[ \t]*,?[ \t]*(?:\n[ \t]*(?:[^\w\s]{{1,4}}[ \t]*)?)?|[ \t]{{2,}})(?:{_UNIT}|{_MILITARY}|{_POSTAL}(?![\w-])|\((?:[^\W\d_][\w ]*)\)|{_PLACE})"
 )
 MAX_BLOCK_PARTS = 6
 MAX_BLOCK_CHARS = 160

@@ -38,7 +38,7 @@ from .settings import (
     PseudonymOp,
     RedactOp,
 )
-from .vault import PseudonymVault
+from .vault import PseudonymVault, VaultBackend
 
 LANG = "en"
 REVEALED = "reveal"
@@ -235,6 +235,8 @@ class PiiEngine:
     :param settings: validated :class:`PiiSettings`.
     :param hash_key: secret for the `hash` operator (HMAC-SHA256; bytes, or str
         taken as UTF-8); required (>= 16 bytes) when any operator is `hash`.
+    :param vault: the pseudonym vault backend; default: per ``pii.vault.backend``
+        (in memory, or PostgreSQL with its DSN and secret from the environment).
     """
 
     def __init__(
@@ -243,6 +245,7 @@ class PiiEngine:
         hash_key: bytes | str | None = None,
         *,
         clock=None,
+        vault: VaultBackend | None = None,
         _gates: bool = True,
         _blank_structured: bool = True,
         _context_all: bool = False,
@@ -293,6 +296,13 @@ class PiiEngine:
             if ner_entities:
                 self._spacy = SpacyRecognizer(supported_entities=ner_entities)
                 pairs.append((self._spacy, lambda t: True))
+            # names and places the words around them give away (cues.py), beside the model
+            from .cues import CuedNameRecognizer, CuedPlaceRecognizer, cue_gate
+
+            if "PERSON" in self.entities:
+                pairs.append((CuedNameRecognizer(), cue_gate))
+            if "LOCATION" in self.entities:
+                pairs.append((CuedPlaceRecognizer(), cue_gate))
         for rec, _ in pairs:
             rec.load()
             rec.is_loaded = True
@@ -309,7 +319,14 @@ class PiiEngine:
         self._context_all = _context_all
         self._allow = frozenset(settings.allow_list)
         self._chunk = NER_CHUNK_CHARS if self.ner else PATTERN_CHUNK_CHARS
-        self.vault = PseudonymVault(settings.vault, **({"clock": clock} if clock else {}))
+        if vault is not None:
+            self.vault: VaultBackend = vault
+        elif settings.vault.backend == "postgresql":
+            from .vault_pg import vault_from_settings
+
+            self.vault = vault_from_settings(settings.vault, clock)
+        else:
+            self.vault = PseudonymVault(settings.vault, **({"clock": clock} if clock else {}))
 
     def __repr__(self) -> str:
         mode = f"ner:{self.settings.nlp_model}" if self.ner else "pattern"
@@ -436,6 +453,7 @@ class PiiEngine:
         *,
         _artifacts: NlpArtifacts | None = None,
         _view: View | None = None,
+        _numbering: tuple[dict, dict] | None = None,
     ) -> MaskedText:
         """Mask what ``reveal`` does not show.
 
@@ -460,7 +478,7 @@ class PiiEngine:
         results, parts, allowed = (
             self._detect(text, context, _artifacts, known_names, _view) if text else ([], [], [])
         )
-        return self._apply(text, results, parts, allowed, reveal, conversation)
+        return self._apply(text, results, parts, allowed, reveal, conversation, _numbering)
 
     def mask_many(
         self,
@@ -469,8 +487,18 @@ class PiiEngine:
         contexts: Sequence[Mapping | None] | None = None,
         conversation: str | None = None,
         known_names: NameSet | None = None,
+        *,
+        one_result: bool = True,
     ) -> list[MaskedText]:
-        """Mask many passages; in NER mode spaCy runs them as one batch (nlp.pipe)."""
+        """Mask many passages; in NER mode spaCy runs them as one batch (nlp.pipe).
+
+        ``one_result`` (default): the texts are one result (the cells of a query
+        result, the passages of one retrieval), so placeholders are numbered
+        across all of them: the same value gets the same ``<TYPE_N>`` in every
+        text, different values different ones. ``False`` numbers each text on
+        its own, as :meth:`mask` does. With a ``conversation`` the vault numbers
+        them across the whole conversation either way.
+        """
         reveal = frozenset(reveal)
         if contexts is not None and len(contexts) != len(texts):
             raise ValueError("contexts must be as long as texts")
@@ -486,8 +514,9 @@ class PiiEngine:
             done = self.nlp_engine.process_batch([views[i].text for i in batch], LANG, batch_size=64)
             for i, (_, a) in zip(batch, done):
                 arts[i] = a
+        shared: tuple[dict, dict] | None = ({}, {}) if one_result else None
         return [
-            self.mask(t, reveal, c, conversation, known_names, _artifacts=a, _view=v)
+            self.mask(t, reveal, c, conversation, known_names, _artifacts=a, _view=v, _numbering=shared)
             for t, c, a, v in zip(texts, ctxs, arts, views)
         ]
 
@@ -515,6 +544,7 @@ class PiiEngine:
         allowed: list[RecognizerResult],
         reveal: frozenset[str],
         conversation: str | None,
+        shared_numbering: tuple[dict, dict] | None = None,
     ) -> MaskedText:
         s = self.settings
         th = s.threshold
@@ -559,8 +589,9 @@ class PiiEngine:
         pos = 0
         out_len = 0
         own_tokens: set[tuple[int, int]] = set()  # (start, end) in the output of tokens made here
-        numbering: dict[tuple[str, str], str] = {}
-        per_type: dict[str, int] = {}
+        numbering: dict[tuple[str, str], str]
+        per_type: dict[str, int]
+        numbering, per_type = shared_numbering if shared_numbering is not None else ({}, {})
         inner = [*results, *(p for p, _ in parts), *allowed] if conversation else []
         for g in groups:
             start, stop = min(r.start for r in g), max(r.end for r in g)
@@ -634,9 +665,12 @@ class PiiEngine:
             digest = hmac.new(self._hash_key, f"{ent}\x00{canonical(ent, value)}".encode(), hashlib.sha256)
             return f"<{ent}:{digest.hexdigest()[: op.length]}>"
         key = (ent, canonical(ent, value))
-        if isinstance(op, PseudonymOp) and conversation:
-            return self.vault.token_for(conversation, ent, key[1], value, parts)
-        # placeholder (and pseudonym without a conversation): numbered within this text
+        if conversation:
+            # numbered across the conversation; a placeholder is numbered alike but never revealed
+            return self.vault.token_for(
+                conversation, ent, key[1], value, parts, revealable=isinstance(op, PseudonymOp)
+            )
+        # without a conversation: numbered within this text (or this result, see mask_many)
         assert isinstance(op, (PlaceholderOp, PseudonymOp))
         tok = numbering.get(key)
         if tok is None:

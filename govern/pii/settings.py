@@ -82,7 +82,7 @@ class _Strict(BaseModel):
 
 
 class PlaceholderOp(_Strict):
-    """`<EMAIL_ADDRESS_1>`: typed, numbered per distinct value within one text."""
+    """`<EMAIL_ADDRESS_1>`: typed, numbered per distinct value within one result (and conversation); never revealed."""
 
     operator: Literal["placeholder"] = "placeholder"
 
@@ -154,11 +154,23 @@ class CustomRecognizer(_Strict):
 
 
 class VaultSettings(_Strict):
-    """Bounds of the pseudonym vault (in memory, per engine)."""
+    """The pseudonym vault: where it lives and its bounds.
 
+    ``memory`` (default): in the engine's process. ``postgresql``: a table shared by
+    every worker and kept across restarts (govern/pii/vault_pg.py); the connection
+    string and the encryption secret come from the environment variables named
+    here, never from the bundle, and values are stored AES-GCM encrypted.
+    """
+
+    backend: Literal["memory", "postgresql"] = "memory"
     ttl_seconds: float = Field(3600.0, gt=0, description="a conversation idle this long is forgotten")
-    max_conversations: int = Field(10_000, ge=1)
+    max_conversations: int = Field(10_000, ge=1, description="in-memory backend: least recently used evicted")
     max_values_per_conversation: int = Field(1_000, ge=1)
+    dsn_env: str = Field("GOVERN_VAULT_DSN", description="postgresql: env var with the libpq connection string")
+    key_env: str = Field(
+        "GOVERN_VAULT_KEY", description="postgresql: env var with the secret (>= 32 bytes) that encrypts and keys"
+    )
+    table: str = Field("govern_pii_vault", pattern=r"^[a-z_][a-z0-9_]{0,40}$")
 
 
 class PiiSettings(_Strict):

@@ -1,6 +1,12 @@
 """The pseudonym vault: per conversation, value <-> `<TYPE_N>` token, bounded.
 
-* in memory only, owned by one :class:`PiiEngine`; thread-safe;
+:class:`VaultBackend` is the interface the engine uses; :class:`PseudonymVault`
+(in memory, the default) implements it here, :class:`govern.pii.vault_pg.PostgresVault`
+(``pii.vault.backend: postgresql``) in a table shared by workers and restarts.
+
+The in-memory vault:
+
+* lives in one process, owned by one :class:`PiiEngine`; thread-safe;
 * a conversation idle for ``ttl_seconds`` is forgotten (its tokens can no
   longer be revealed, and new turns number from 1 again);
 * at most ``max_conversations`` conversations (least recently used evicted) and
@@ -12,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable
@@ -32,7 +39,45 @@ class _Conversation:
     counters: dict[str, int] = field(default_factory=dict)
 
 
-class PseudonymVault:
+class VaultBackend(ABC):
+    """Where a conversation's tokens live. ``conversation`` is the engine's scope
+    key (the governor's :meth:`~govern.Governor.conversation_scope`: principal and
+    conversation id together), ``canonical`` the value's canonical form.
+
+    * the same (entity, canonical) in one conversation always gets the same token,
+      different values different tokens, numbered per type from 1;
+    * ``revealable=False`` (the placeholder operator given a conversation) numbers
+      the value like a pseudonym but :meth:`lookup` never returns it;
+    * beyond ``max_values_per_conversation`` values a bare ``<TYPE>`` is returned;
+    * a conversation idle ``ttl_seconds`` is forgotten (numbering restarts at 1).
+    """
+
+    @abstractmethod
+    def token_for(
+        self,
+        conversation: str,
+        entity: str,
+        canonical: str,
+        original: str,
+        parts: tuple[Part, ...] = (),
+        *,
+        revealable: bool = True,
+    ) -> str: ...
+
+    @abstractmethod
+    def lookup(self, conversation: str, token: str) -> tuple[str, str, tuple[Part, ...]] | None:
+        """(type, original, parts) of a revealable token of the conversation, or None."""
+
+    @abstractmethod
+    def forget(self, conversation: str) -> None: ...
+
+    def close(self) -> None:  # noqa: B027 -- optional
+        """Release connections (the in-memory vault has none)."""
+
+
+class PseudonymVault(VaultBackend):
+    """The in-memory backend (the default)."""
+
     def __init__(self, settings: VaultSettings, clock: Callable[[], float] = time.monotonic) -> None:
         self._s = settings
         self._clock = clock
@@ -72,7 +117,14 @@ class PseudonymVault:
         return conv
 
     def token_for(
-        self, conversation: str, entity: str, canonical: str, original: str, parts: tuple[Part, ...] = ()
+        self,
+        conversation: str,
+        entity: str,
+        canonical: str,
+        original: str,
+        parts: tuple[Part, ...] = (),
+        *,
+        revealable: bool = True,
     ) -> str:
         """The conversation's token for this value, assigning the next one if new.
 
@@ -85,7 +137,7 @@ class PseudonymVault:
             key = (entity, canonical)
             tok = conv.by_value.get(key)
             if tok is not None:
-                if parts:
+                if parts and tok in conv.by_token:
                     ent, orig, old = conv.by_token[tok]
                     if len(orig) == len(original):
                         conv.by_token[tok] = (ent, orig, tuple(sorted(set(old) | set(parts))))
@@ -96,7 +148,8 @@ class PseudonymVault:
             conv.counters[entity] = n
             tok = f"<{entity}_{n}>"
             conv.by_value[key] = tok
-            conv.by_token[tok] = (entity, original, tuple(sorted(set(parts))))
+            if revealable:
+                conv.by_token[tok] = (entity, original, tuple(sorted(set(parts))))
             return tok
 
     def lookup(self, conversation: str, token: str) -> tuple[str, str, tuple[Part, ...]] | None:

@@ -10,19 +10,22 @@ load-error                  error     the bundle does not load (schema, YAML, SQ
 unknown-table               error     grants.csv names a table the catalog lacks
 unknown-column              error     grants.csv names a column the table lacks
 unknown-role                error     a rule names a role no grant or hierarchy line has, or a role no
-                                      principal holds looks like a typo of one that is held
-unknown-attribute           error     a rule reads `:principal.NAME` that no principal in principals.yaml has
+                                      principal holds looks like a typo of one that is held, or a `g` line
+                                      inherits a role that exists nowhere else (did-you-mean)
+unknown-attribute           error     a rule reads `:principal.NAME` that the attribute schema does not declare
+                                      (without a schema: that no principal in principals.yaml has)
 unexpected-file             error     a misnamed bundle file (documents.yml, principal.yaml) whose real
                                       name is missing (warning when it is present, or another policy-like file)
 lint-crash                  error     a lint check failed (reported, never raised)
 unknown-entity              error     an entity scope names an undefined entity
-unknown-collection          warning   a grant names a collection documents.yaml lacks
-unknown-pii-type            warning   `pii:TYPE, reveal` for a type the PII settings do not detect
+unknown-collection          error     a grant names a collection documents.yaml lacks (did-you-mean)
+unknown-pii-type            error     `pii:TYPE, reveal` or a catalog `pii:` class for a type the PII settings do not detect
 never-applies               warning   no principal can ever match the rule
 shadowed-mask               warning   earlier mask rules match every principal this one matches
 mask-on-denied-column       warning   whenever the mask matches, the column is not selectable
 redundant-filter            warning   a permissive filter is covered by a `TRUE` one, or duplicated
 unmasked-pii                warning   a PII column is readable raw by roles without `pii:TYPE, reveal`
+partial-reveals-most        warning   a partial mask keeps more than half of a typical value of its column's PII type
 role-without-grants         warning   a role (in hierarchy, rules or principals) is granted nothing
 role-not-held               warning   a role in grants or rules that no principal holds, itself or inherited
 no-rows-for-role            info      a role may select from a row-governed table but no permissive filter matches it
@@ -44,10 +47,24 @@ from govern.bundle.yaml_source import YamlProblem, load_yaml
 from govern.errors import PolicyLoadError
 from govern.policy import lint_refs
 from govern.policy.findings import Finding
-from govern.policy.lint_refs import read_grant_lines, unexpected_files
+from govern.policy.lint_refs import did_you_mean, read_grant_lines, unexpected_files
 from govern.policy.roles import describe, known_roles, role_sets
 
 SEVERITIES = ("error", "warning", "info")
+
+# A short but typical value of each PII type (length, example): what `partial-reveals-most`
+# measures a partial mask's keep_last against.
+TYPICAL_PII_LENGTH: dict[str, tuple[int, str]] = {
+    "PERSON": (11, "Omar Haddad"),
+    "EMAIL_ADDRESS": (18, "omar.h@example.com"),
+    "PHONE_NUMBER": (12, "415-555-0102"),
+    "US_SSN": (11, "401-73-2894"),
+    "CREDIT_CARD": (16, "4111111111111111"),
+    "IBAN_CODE": (22, "DE89370400440532013000"),
+    "IP_ADDRESS": (11, "192.168.1.7"),
+    "URL": (16, "www.example.com/"),
+    "STREET_ADDRESS": (16, "12 Market Street"),
+}
 _PROBLEM = re.compile(r"^(?P<file>[^:\s]+?)(?::(?P<line>\d+))?: (?P<message>.*)$", re.S)
 
 
@@ -140,19 +157,24 @@ def _grant_lines_findings(root: Path, catalog, pii_types: set[str] | None, colle
                 continue
             table_part, _, column_part = pattern.partition(".")
             if not any(ch in table_part for ch in "*?[") and table_part not in tables:
-                findings.append(Finding("unknown-table", "error", f"grant to {role!r} names table {table_part!r}, which is not in the catalog", GRANTS_FILE, g.line))
+                findings.append(Finding("unknown-table", "error", f"grant to {role!r} names table {table_part!r}, which is not in the catalog"
+                                        f"{did_you_mean(table_part, tables)}", GRANTS_FILE, g.line))
             elif not any(ch in table_part for ch in "*?[") and column_part:
-                findings.append(Finding("unknown-column", "error", f"grant to {role!r}: table {tables[table_part].name!r} has no column matching {column_part!r}", GRANTS_FILE, g.line))
+                names = [c.name.lower() for c in tables[table_part].columns]
+                findings.append(Finding("unknown-column", "error", f"grant to {role!r}: table {tables[table_part].name!r} has no column matching {column_part!r}"
+                                        f"{did_you_mean(column_part, names)}", GRANTS_FILE, g.line))
             else:
                 findings.append(Finding("unknown-table", "error", f"grant to {role!r}: {obj!r} matches no column of any catalog table", GRANTS_FILE, g.line))
         elif act == "reveal" and pii_types is not None:
             kind = obj.removeprefix("pii:")
             if not obj.startswith("pii:") or not any(fnmatchcase(t, kind) for t in pii_types):
-                findings.append(Finding("unknown-pii-type", "warning", f"grant to {role!r} reveals {obj!r}, but the PII settings detect only {sorted(pii_types)}", GRANTS_FILE, g.line))
+                findings.append(Finding("unknown-pii-type", "error", f"grant to {role!r} reveals {obj!r}, but the PII settings detect only {sorted(pii_types)}"
+                                        f"{did_you_mean(kind, pii_types)}", GRANTS_FILE, g.line))
         elif act == "retrieve" and collections is not None:
             name = obj.removeprefix("collection:")
             if not obj.startswith("collection:") or not any(fnmatchcase(c, name) for c in collections):
-                findings.append(Finding("unknown-collection", "warning", f"grant to {role!r} names {obj!r}, which documents.yaml does not define ({sorted(collections)})", GRANTS_FILE, g.line))
+                findings.append(Finding("unknown-collection", "error", f"grant to {role!r} names {obj!r}, which documents.yaml does not define ({sorted(collections)})"
+                                        f"{did_you_mean(name, collections)}", GRANTS_FILE, g.line))
     return findings
 
 
@@ -183,9 +205,11 @@ class _Linter:
     def run(self) -> None:
         b, root = self.bundle, self.root
         self.findings += _guarded("grant-references", lambda: _grant_lines_findings(root, b.catalog, set(b.rules.pii.entities), self.collections()))
-        for check in (self.check_filters, self.check_masks, self.check_pii_columns, self.check_roles_without_grants, self.check_entities):
+        for check in (self.check_filters, self.check_masks, self.check_pii_columns, self.check_partial_masks,
+                      self.check_roles_without_grants, self.check_entities):
             self.findings += _guarded(check.__name__, lambda: check() or ())
-        for ref_check in (lint_refs.unknown_roles, lint_refs.roles_not_held, lint_refs.unknown_attributes):
+        for ref_check in (lint_refs.unknown_roles, lint_refs.roles_not_held, lint_refs.unknown_attributes,
+                          lint_refs.unknown_hierarchy_roles):
             self.findings += _guarded(ref_check.__name__, lambda: ref_check(b, root))
 
     # -- helpers ---------------------------------------------------------------
@@ -279,6 +303,11 @@ class _Linter:
             for column in table.columns:
                 if not column.pii:
                     continue
+                if column.pii not in b.rules.pii.entities:
+                    self.add("unknown-pii-type", "error",
+                             f"{table.name}.{column.name} is classified {column.pii!r}, a type the PII settings do not detect "
+                             f"({sorted(b.rules.pii.entities)}){did_you_mean(column.pii, b.rules.pii.entities)}",
+                             file=CATALOG_FILE, line=self._catalog_line(table.name, column.name))
                 masks = [m for m in b.rules.column_masks if m.table.lower() == table.name.lower() and m.column.lower() == column.name.lower()]
                 exposed = []
                 for roles in self.role_sets:
@@ -296,6 +325,34 @@ class _Linter:
                              f"{table.name}.{column.name} is classified {column.pii} but roles {', '.join(describe(r) for r in minimal)} read it unmasked "
                              f"with no `pii:{column.pii}, reveal` grant; add a column mask or a reveal grant",
                              file=CATALOG_FILE, line=line)
+
+    def check_partial_masks(self) -> None:
+        """A partial mask never shows more than half of a value at run time (shorter values are
+        masked whole); a rule asking for more than half of a typical value of its column's PII
+        type would reveal most of it and is cut to half of each value: say so."""
+        b = self.bundle
+        for i, rule in enumerate(b.rules.column_masks):
+            if rule.mask != "partial":
+                continue
+            column = next((c for t in b.catalog if t.name.lower() == rule.table.lower()
+                           for c in t.columns if c.name.lower() == rule.column.lower()), None)
+            kind = column.pii if column is not None else None
+            if kind in TYPICAL_PII_LENGTH and rule.keep_last * 2 > TYPICAL_PII_LENGTH[kind][0]:
+                length, example = TYPICAL_PII_LENGTH[kind]
+                self.add("partial-reveals-most", "warning",
+                         f"mask {rule.id!r} keeps the last {rule.keep_last} characters of {rule.table}.{rule.column} ({kind}): "
+                         f"most of a typical {length}-character value ({example!r}); at run time a partial mask shows at most "
+                         f"half of a value, so lower keep_last to at most {length // 2} or use another mask",
+                         ("column_masks", i, "keep_last"), rule.id)
+        for kind, op in b.rules.pii.operators.items():
+            if getattr(op, "operator", None) != "partial" or kind not in TYPICAL_PII_LENGTH:
+                continue
+            length, example = TYPICAL_PII_LENGTH[kind]
+            if op.keep_last * 2 > length:
+                self.add("partial-reveals-most", "warning",
+                         f"pii.operators.{kind} keeps the last {op.keep_last} characters: most of a typical {length}-character "
+                         f"{kind} ({example!r}); at run time a partial mask shows at most half of a value, so lower keep_last "
+                         f"to at most {length // 2}", ("pii", "operators", kind))
 
     def _catalog_line(self, table: str, column: str) -> int | None:
         try:

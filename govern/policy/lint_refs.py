@@ -20,7 +20,7 @@ from govern.policy.findings import Finding
 from govern.sql.binding import principal_placeholders
 
 DOCUMENTS_FILE = "documents.yaml"
-BUNDLE_FILES = (MODEL_FILE, GRANTS_FILE, CATALOG_FILE, RULES_FILE, PRINCIPALS_FILE, DOCUMENTS_FILE)
+BUNDLE_FILES = (MODEL_FILE, GRANTS_FILE, CATALOG_FILE, RULES_FILE, PRINCIPALS_FILE, DOCUMENTS_FILE, "identity.yaml")
 POLICY_SUFFIXES = (".yaml", ".yml", ".csv", ".conf")
 
 
@@ -170,19 +170,54 @@ def roles_not_held(bundle: Bundle, root: Path) -> list[Finding]:
 
 
 def unknown_attributes(bundle: Bundle, root: Path) -> list[Finding]:
-    """`:principal.NAME` that no principal has: every principal the rule applies to is denied."""
-    if not bundle.principals:
+    """`:principal.NAME` that the attribute schema does not declare (or, without one, no principal has):
+    every principal the rule applies to is denied."""
+    schema = getattr(bundle, "principal_schema", None)
+    if schema is not None:
+        have, where = schema.names(), "the attribute schema in principals.yaml does not declare"
+    elif bundle.principals:
+        have, where = {"id"} | {name for p in bundle.principals.values() for name in p.attributes}, "no principal in principals.yaml has"
+    else:
         return []
-    have = {"id"} | {name for p in bundle.principals.values() for name in p.attributes}
     findings, seen = [], set()
     for ref in attribute_refs(bundle, root):
         if ref.name in have or (ref.name, ref.rule) in seen:
             continue
         seen.add((ref.name, ref.rule))
         findings.append(Finding("unknown-attribute", "error",
-                                f"rule {ref.rule!r} reads principal attribute {ref.name!r}, which no principal in principals.yaml has"
+                                f"rule {ref.rule!r} reads principal attribute {ref.name!r}, which {where}"
                                 f"{_did_you_mean(ref.name, have)}; it denies every principal it applies to",
                                 ref.file, ref.line, ref.rule))
+    return findings
+
+
+def unknown_hierarchy_roles(bundle: Bundle, root: Path) -> list[Finding]:
+    """A role in a `g` line that exists nowhere else (no `p` line, no other `g` line, no rule, no principal):
+    an inherited role nothing grants, or a member role that looks like a typo of a known one."""
+    lines = read_grant_lines(root / GRANTS_FILE)
+    elsewhere: dict[str, int] = {}
+    for ref in grant_role_refs(root) + rule_role_refs(bundle, root):
+        elsewhere[ref.name] = elsewhere.get(ref.name, 0) + 1
+    for p in bundle.principals.values():
+        for role in p.roles:
+            elsewhere[role] = elsewhere.get(role, 0) + 1
+    known = {name for name, n in elsewhere.items() if n > 1}
+    findings = []
+    for g in lines:
+        if g.fields[0] != "g" or len(g.fields) != 3:
+            continue
+        member, inherited = g.fields[1], g.fields[2]
+        if elsewhere.get(inherited, 0) <= 1:
+            findings.append(Finding("unknown-role", "error",
+                                    f"`g` line: {member!r} inherits role {inherited!r}, which exists nowhere else (no grant, rule "
+                                    f"or principal names it){did_you_mean(inherited, known)}; the line grants nothing",
+                                    GRANTS_FILE, g.line))
+        if elsewhere.get(member, 0) <= 1:
+            close = _closest(member, known)
+            if close is not None:
+                findings.append(Finding("unknown-role", "error",
+                                        f"`g` line: role {member!r} exists nowhere else and looks like a typo (did you mean {close!r}?)",
+                                        GRANTS_FILE, g.line))
     return findings
 
 
@@ -213,6 +248,11 @@ def _closest(name: str, candidates) -> str | None:
     limit = 1 if len(name) <= 4 else 2
     best = min(((_distance(name, c), c) for c in candidates if c != name), default=None)
     return best[1] if best is not None and best[0] <= limit else None
+
+
+def did_you_mean(name: str, candidates) -> str:
+    """`` (did you mean 'x'?)`` for the closest candidate, or `` (typo?)``."""
+    return _did_you_mean(name, candidates)
 
 
 def _did_you_mean(name: str, candidates) -> str:

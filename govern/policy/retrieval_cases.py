@@ -9,11 +9,23 @@ so expectations are on what the application would get.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 
-def run_retrieval(gov, spec, principal, conn=None) -> tuple[bool, list[str], list[str], list[str], dict[str, int]]:
-    """(allowed, reasons, returned ids, returned texts, masked PII counts)."""
+@dataclass(frozen=True)
+class RetrievalOutcome:
+    allowed: bool
+    reasons: list[str]
+    policies: list[str]
+    documents: list[str] = field(default_factory=list)  # returned ids, in order
+    texts: list[str] = field(default_factory=list)  # returned (masked) texts
+    pii: dict[str, int] = field(default_factory=dict)  # PII masked in them
+    needs_review: bool = False
+
+
+def run_retrieval(gov, spec, principal, conn=None) -> RetrievalOutcome:
+    """What the application would get from a governed retriever over the case's candidate documents."""
     from govern.retrieval.documents import metadata_of, text_of
 
     documents = list(spec.documents or ())
@@ -31,18 +43,19 @@ def run_retrieval(gov, spec, principal, conn=None) -> tuple[bool, list[str], lis
     result = retriever(spec.query, principal, k=k)
     decision = result.decision
     if not decision.allowed:
-        return False, list(decision.reasons), [], [], {}
-    return True, list(decision.reasons), list(decision.returned_ids), [text_of(d) for d in result.documents], dict(decision.pii)
+        return RetrievalOutcome(False, list(decision.reasons), list(decision.policies))
+    return RetrievalOutcome(True, list(decision.reasons), list(decision.policies), list(decision.returned_ids),
+                            [text_of(d) for d in result.documents], dict(decision.pii), bool(decision.needs_review))
 
 
-def run_entity_scope(gov, principal, entity: str, conn) -> tuple[bool, list[str], list[Any] | str]:
-    """(allowed, reasons, keys); keys is the string 'ALL' when the scope is every instance."""
+def run_entity_scope(gov, principal, entity: str, conn) -> tuple[bool, list[str], list[Any] | str, list[str]]:
+    """(allowed, reasons, keys, scope ids applied); keys is the string 'ALL' when the scope is every instance."""
     from govern.errors import Denied
 
     try:
         scope = gov.entity_scope(principal, entity, conn)
     except Denied as denied:
-        return False, list(denied.reasons), []
+        return False, list(denied.reasons), [], []
     if scope.unrestricted:
-        return True, [f"every {entity}"], "ALL"
-    return True, [f"scopes: {', '.join(scope.scopes) or 'none applies'}"], sorted(scope.keys or ())
+        return True, [f"every {entity}"], "ALL", list(scope.scopes)
+    return True, [f"scopes: {', '.join(scope.scopes) or 'none applies'}"], sorted(scope.keys or ()), list(scope.scopes)

@@ -12,7 +12,8 @@ from typing import Any, Callable
 from pydantic import BaseModel, ConfigDict, Field
 
 from govern.connections import dialect_of
-from govern.errors import Denied, GovernError, QueryDenied
+from govern.errors import Denied, GovernError, InvalidPrincipal, QueryDenied
+from govern.bundle.attributes import validate_principal
 from govern.principal import Principal
 from govern.retrieval import documents as D
 from govern.bundle import document_predicate as P
@@ -230,6 +231,10 @@ class GovernedRetriever:
         if k < 1:
             raise ValueError("k must be at least 1")
         base = dict(collection=self.collection, principal=principal.id, k=k, bundle_hash=bundle.content_hash)
+        try:  # the bundle's attribute schema: a wrong type is a clear denial
+            principal = validate_principal(bundle.principal_schema, principal)
+        except InvalidPrincipal as err:
+            return self._deny(base, err.reasons, [], query, principal, started, correlation_id or conversation)
         roles = bundle.grants.expand_roles(tuple(principal.roles))
         if not bundle.grants.allowed(roles, f"collection:{self.collection}", "retrieve"):
             return self._deny(base, [f"principal {principal.id!r} (roles {sorted(roles)}) has no grant to retrieve from "

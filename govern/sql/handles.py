@@ -11,8 +11,10 @@ it carries a handle,
     [gv1:<table>.<column>:<key>:<mac>]
 
 where ``<key>`` is the row's primary key and ``<mac>`` a keyed digest of the
-rest (computed by the engine with the secret bound as a query parameter, so
-the handle cannot be forged or altered without the secret). Whatever the
+rest and of the role set the relation was built for (computed by the engine
+with the secret bound as a query parameter, so the handle cannot be forged or
+altered without the secret, and a handle made for one role set does not
+verify for another: a handle is not a bearer token). Whatever the
 query does with a handle computes on the handle: comparing, grouping or
 sorting handles compares rows, not text; a function over one yields a string
 that is no longer a handle. After the query runs, govern finds the handles in
@@ -53,15 +55,21 @@ def payload(table: str, column: str) -> str:
     return f"{table.lower()}.{column.lower()}"
 
 
+def scope_of(roles) -> str:
+    """The role set a handle is made for, as a short digest (part of what its MAC signs)."""
+    return hashlib.sha256("\x1f".join(sorted(r.lower() for r in roles)).encode("utf-8")).hexdigest()[:16]
+
+
 def handle_expression(table: str, column: str, key_column: exp.Expression, value: exp.Expression,
-                      keyed_hash, dialect: str) -> exp.Expression:
+                      keyed_hash, dialect: str, scope: str) -> exp.Expression:
     """``CASE WHEN value IS NULL THEN NULL ELSE '[gv1:t.c:' || key || ':' || mac || ']' END``.
 
     ``keyed_hash(expr)`` is the engine's keyed digest of ``expr`` (hex text), with the
-    secret as a query parameter; ``key_column`` is the row's primary key.
+    secret as a query parameter; ``key_column`` is the row's primary key; ``scope`` the
+    role set's digest (``scope_of``).
     """
     key_text = exp.Cast(this=key_column, to=exp.DataType.build("TEXT"))
-    signed = exp.DPipe(this=exp.Literal.string(DOMAIN + payload(table, column) + ":"), expression=key_text.copy(),
+    signed = exp.DPipe(this=exp.Literal.string(DOMAIN + scope + "/" + payload(table, column) + ":"), expression=key_text.copy(),
                        safe=False)
     mac = _letters(exp.Substring(this=keyed_hash(signed), start=exp.Literal.number(1), length=exp.Literal.number(MAC_CHARS)),
                    dialect)
@@ -90,30 +98,31 @@ def _letters(value: exp.Expression, dialect: str) -> exp.Expression:
     return value
 
 
-def mac(secret: str, table: str, column: str, key: str) -> str:
-    """What the engine computes for a handle: sha256(secret || domain || payload || ':' || key), in letters."""
-    data = (secret + DOMAIN + payload(table, column) + ":" + key).encode("utf-8")
+def mac(secret: str, table: str, column: str, key: str, scope: str) -> str:
+    """What the engine computes for a handle: sha256(secret || domain || scope || '/' || payload || ':' || key),
+    in letters."""
+    data = (secret + DOMAIN + scope + "/" + payload(table, column) + ":" + key).encode("utf-8")
     return hashlib.sha256(data).hexdigest()[:MAC_CHARS].translate(str.maketrans(DIGITS, LETTERS))
 
 
-def find(text: str, secret: str) -> list[tuple[re.Match, Handle]]:
-    """The verified handles in ``text`` (matches that do not verify are left out)."""
+def find(text: str, secret: str, scope: str) -> list[tuple[re.Match, Handle]]:
+    """The handles in ``text`` that verify for the role set ``scope`` (others are left out)."""
     if MARK not in text:
         return []
     out = []
     for match in HANDLE.finditer(text):
         table, column, key, digest = match.groups()
-        if hmac.compare_digest(digest, mac(secret, table, column, key)):
+        if hmac.compare_digest(digest, mac(secret, table, column, key, scope)):
             out.append((match, Handle(table, column, key)))
     return out
 
 
-def replace(text: str, secret: str, texts: dict[Handle, str], missing: str) -> str:
+def replace(text: str, secret: str, scope: str, texts: dict[Handle, str], missing: str) -> str:
     """``text`` with every verified handle replaced by its (masked) text, or ``missing``."""
     if MARK not in text:
         return text
     pieces, last = [], 0
-    for match, handle in find(text, secret):
+    for match, handle in find(text, secret, scope):
         pieces += [text[last:match.start()], texts.get(handle, missing)]
         last = match.end()
     pieces.append(text[last:])

@@ -16,7 +16,7 @@ leakproof
     a valid date or timestamp counts as one for a date or timestamp column),
     ``AND`` / ``OR`` / ``NOT``, ``IS [NOT] NULL``, ``IN`` and ``BETWEEN`` over
     constants of the operand's family, ``LIKE`` / ``ILIKE`` of text with a
-    constant pattern, ``EXISTS (...)`` (its own predicates are judged where they
+    constant pattern (at most 1,000 characters), ``EXISTS (...)`` (its own predicates are judged where they
     stand), ``IN (SELECT c ...)`` of a leakproof column of the same family,
     ``count``, ``min``, ``max``, ``lower``, ``upper``, ``length``, ``trim``,
     ``coalesce`` over leakproof arguments of one family, the clock
@@ -60,6 +60,9 @@ TEXT_FUNCTIONS = (exp.Lower, exp.Upper, exp.Trim)
 CLOCK = (exp.CurrentDate, exp.CurrentTimestamp, exp.CurrentTime, exp.CurrentDatetime)
 CLOCK_NAMES = frozenset({"now", "current_date", "current_timestamp", "today", "localtimestamp", "localtime"})
 SAFE_AGGREGATES = (exp.Count, exp.Min, exp.Max)
+# SQLite raises "LIKE or GLOB pattern too complex" past SQLITE_MAX_LIKE_PATTERN_LENGTH (50,000 bytes by
+# default, lower in some builds): a long pattern is not leakproof anywhere.
+MAX_LEAKPROOF_PATTERN = 1000
 
 
 def family_of_type(type_name: str | None) -> str | None:
@@ -148,7 +151,8 @@ class Judge:
         if isinstance(node, (exp.Like, exp.ILike)):
             pattern = node.expression
             return (self.leakproof(node.this) and self.family(node.this) == TEXT and isinstance(pattern, exp.Literal)
-                    and pattern.is_string and not _ends_in_escape(pattern.this) and not node.args.get("escape"))
+                    and pattern.is_string and len(pattern.this) <= MAX_LEAKPROOF_PATTERN
+                    and not _ends_in_escape(pattern.this) and not node.args.get("escape"))
         if isinstance(node, exp.Exists):
             return True  # its select list is not evaluated; its predicates are judged where they stand
         if isinstance(node, CLOCK) or (isinstance(node, exp.Anonymous) and node.name.lower() in CLOCK_NAMES

@@ -22,8 +22,9 @@ from govern.principal import Principal
 from govern.errors import Denied
 from govern.bundle.entities import combined_member_predicate
 from govern.sql.binding import bind, principal_placeholders
-from govern.sql.handles import handle_expression
+from govern.sql.handles import handle_expression, scope_of
 from govern.sql.portable import portable
+from govern.sql.semijoin import simplify_semijoins
 from govern.sql.masks import HASH_DIALECTS, keyed_hash, mask_expression
 
 # Error side channel: a user predicate that raises (a failed cast, error()) must
@@ -180,9 +181,11 @@ def classification_masks(table: Table, policy: TablePolicy, roles: frozenset[str
 
 
 def build_template(table: Table, access: TableAccess, policy: TablePolicy, roles: frozenset[str], dialect: str,
-                   plan: dict[str, str] | None = None, classified: dict[str, CompiledMask] | None = None) -> RelationTemplate:
+                   plan: dict[str, str] | None = None, classified: dict[str, CompiledMask] | None = None,
+                   catalog=None) -> RelationTemplate:
     """The governed relation of ``table``; ``plan`` (free_text_plan) says how free text is shown,
-    ``classified`` (classification_masks) masks what no explicit rule masks."""
+    ``classified`` (classification_masks) masks what no explicit rule masks. With ``catalog``,
+    the row predicate's semi-joins are combined (govern.sql.semijoin) so it plans as few relations."""
     plan = plan or {}
     classified = classified or {}
     qualifier = exp.to_identifier(table.name, quoted=True)
@@ -203,7 +206,7 @@ def build_template(table: Table, access: TableAccess, policy: TablePolicy, roles
             key = handle_key_column(table, access, policy, roles)
             key_ref = exp.Column(this=exp.to_identifier(key, quoted=True), table=qualifier.copy())
             handle = handle_expression(table.name, column.name, key_ref, ref,
-                                       lambda value: keyed_hash(value, dialect), dialect)
+                                       lambda value: keyed_hash(value, dialect), dialect, scope_of(roles))
             projections.append(exp.alias_(handle, exp.to_identifier(column.name, quoted=True)))
             handles.append(column.name.lower())
             continue
@@ -223,6 +226,7 @@ def build_template(table: Table, access: TableAccess, policy: TablePolicy, roles
     source = exp.Table(this=qualifier.copy(), db=exp.to_identifier(table.schema, quoted=True) if table.schema else None)
     select = exp.Select(expressions=projections).from_(source, copy=False)
     predicate, filters = row_predicate(policy, roles)
+    predicate = simplify_semijoins(predicate, catalog)
     if predicate is not None:
         select = select.where(predicate, copy=False)
     # Masks read attributes too (`expression` masks): missing ones are a denial naming them, like filters.

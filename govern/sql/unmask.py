@@ -17,25 +17,30 @@ from sqlglot import exp
 from govern.sql import handles
 from govern.sql.binding import bind
 from govern.sql.portable import portable
-from govern.sql.relation import handle_key_column, row_predicate
+from govern.sql.relation import free_text_plan, handle_key_column, row_predicate
 
 BATCH = 500
 INTEGER_TYPE = re.compile(r"^(TINY|SMALL|MEDIUM|BIG|HUGE)?INT(EGER)?\d*$|^(U)?(TINY|SMALL|BIG)?INT\d*$", re.IGNORECASE)
 
 
-def collect(strings: Iterable[str], secret: str) -> set[handles.Handle]:
-    """Every verified handle in ``strings``."""
+def handle_scope(roles) -> str:
+    """The role set's digest that handles made for it are signed with (handles.scope_of)."""
+    return handles.scope_of(roles)
+
+
+def collect(strings: Iterable[str], secret: str, scope: str) -> set[handles.Handle]:
+    """Every handle in ``strings`` that verifies for the role set ``scope``."""
     found: set[handles.Handle] = set()
     for text in strings:
-        for _, handle in handles.find(text, secret):
+        for _, handle in handles.find(text, secret, scope):
             found.add(handle)
     return found
 
 
-def substitute(text: str, secret: str, shown: dict[handles.Handle, str]) -> str:
+def substitute(text: str, secret: str, scope: str, shown: dict[handles.Handle, str]) -> str:
     """``text`` with each verified handle replaced by its shown text ("[unavailable]" when the
-    row is no longer visible)."""
-    return handles.replace(text, secret, shown, "[unavailable]")
+    row is no longer visible, or the column is not shown to the principal as a handle)."""
+    return handles.replace(text, secret, scope, shown, "[unavailable]")
 
 
 def fetch(conn: Any, ctx, found: set[handles.Handle], cursor_for: Callable) -> dict[handles.Handle, str]:
@@ -71,6 +76,12 @@ def fetch_sql(ctx, table, columns: list[str], keys: list[str]) -> str | None:
     policy = bundle.table_policy(table.name)
     key_name = handle_key_column(table, access, policy, ctx.roles)
     if key_name is None:
+        return None
+    # Only columns this principal's own governed relation shows as handles: a handle that came
+    # from elsewhere never opens a column the principal may not read, or one a mask rule covers.
+    plan = free_text_plan(table, access, policy, ctx.roles, True, ctx.dialect)
+    columns = [c for c in columns if plan.get(c) == "handle"]
+    if not columns:
         return None
     qualifier = exp.to_identifier(table.name, quoted=True)
 
@@ -120,3 +131,20 @@ def strings_in(value: Any, into: list[str]) -> None:
     elif isinstance(value, (list, tuple, set, frozenset)):
         for v in value:
             strings_in(v, into)
+
+
+def stored_positions(analysis, width: int) -> frozenset[int]:
+    """Positions of the result columns whose value *is* a stored column of a governed table,
+    unchanged (every arm of a set operation included), per the resolver's lineage of the
+    query's outermost block. Empty when the lineage does not line up with the result."""
+    root = getattr(analysis, "root", None)
+    outputs = [o for o in getattr(root, "outputs", None) or () if not o.hidden]
+    if not outputs or len(outputs) != width:
+        return frozenset()
+
+    def stored(output) -> bool:
+        if output.alternatives:
+            return all(stored(o) for o in output.alternatives)
+        return output.base is not None and not output.hidden
+
+    return frozenset(i for i, output in enumerate(outputs) if stored(output))

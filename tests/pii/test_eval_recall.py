@@ -141,6 +141,7 @@ def test_pattern_mode_on_the_external_set(pattern_engine, presidio_passages):
     preds, masked = engine_predictions(pattern_engine, presidio_passages)
     cov = coverage(presidio_passages, preds, masked)
     assert cov.recall(PATTERN_GOLD) >= 0.98, {t: cov.recall([t]) for t in PATTERN_GOLD}
+    assert cov.touched_rate(PATTERN_GOLD) >= 0.98
     for t in PATTERN_GOLD:
         assert cov.recall([t]) >= 0.95, (t, cov.recall([t]))
     assert cov.retention >= 0.99
@@ -150,8 +151,11 @@ def test_ner_mode_on_the_external_set(ner_engine, presidio_passages):
     preds, masked = engine_predictions(ner_engine, presidio_passages)
     cov = coverage(presidio_passages, preds, masked)
     assert cov.recall(PATTERN_GOLD) >= 0.98
-    assert cov.recall() >= 0.64, cov.recall()
-    assert cov.masked_rate() >= 0.78
+    assert cov.recall() >= 0.70, cov.recall()
+    assert cov.masked_rate() >= 0.81
+    # the reading (a masked finding of any type overlaps the span): target 0.85
+    assert cov.touched_rate() >= 0.90, cov.touched_rate()
     assert cov.retention >= 0.95, cov.retention
-    for t, floor in {"DATE_TIME": 0.8, "AGE": 0.7, "ZIP_CODE": 0.6, "STREET_ADDRESS": 0.45, "GPE": 0.55, "PERSON": 0.6}.items():
+    for t, floor in {"DATE_TIME": 0.8, "AGE": 0.7, "ZIP_CODE": 0.6, "STREET_ADDRESS": 0.5, "GPE": 0.72, "PERSON": 0.68,
+                     "TITLE": 0.6}.items():
         assert cov.recall([t]) >= floor, (t, cov.recall([t]))

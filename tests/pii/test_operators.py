@@ -158,14 +158,14 @@ def test_vault_ttl_and_bounds():
 
 def test_mask_many_equals_mask(pattern_engine, passages):
     sample = passages[:40]
-    many = pattern_engine.mask_many([p.text for p in sample], contexts=[p.context for p in sample])
+    many = pattern_engine.mask_many([p.text for p in sample], contexts=[p.context for p in sample], one_result=False)
     one = [pattern_engine.mask(p.text, context=p.context) for p in sample]
     assert many == one
 
 
 def test_mask_many_ner_equals_mask(ner_engine, passages):
     sample = passages[:15]
-    many = ner_engine.mask_many([p.text for p in sample], contexts=[p.context for p in sample])
+    many = ner_engine.mask_many([p.text for p in sample], contexts=[p.context for p in sample], one_result=False)
     one = [ner_engine.mask(p.text, context=p.context) for p in sample]
     assert [m.text for m in many] == [m.text for m in one]
 

@@ -22,8 +22,10 @@ def codes(path) -> dict[str, list]:
 
 def test_baseline_mini_bundle(mini):
     found = codes(mini.path)
-    # The mini bundle's deliberate quirks: a mask on a column its roles are denied, a role with no rows.
-    assert set(found) == {"mask-on-denied-column", "no-rows-for-role"}
+    # The mini bundle's deliberate quirks: a mask on a column its roles are denied, a role with no rows,
+    # a partial mask keeping 13 characters of an e-mail.
+    assert set(found) == {"mask-on-denied-column", "no-rows-for-role", "partial-reveals-most"}
+    assert found["partial-reveals-most"][0].rule == "owner-email-partial"
     assert found["mask-on-denied-column"][0].rule == "secret-redacted"
 
 
@@ -160,3 +162,24 @@ def test_cli_exit_codes_and_json(mini, capsys):
     assert data["summary"]["error"] == 1
     assert {"code": "unknown-table", "severity": "error", "file": "grants.csv", "line": last_line(mini.path / "grants.csv")}.items() <= data["findings"][0].items()
     assert main(["policy", "lint", str(mini.path / "nope")]) == 2
+
+
+def test_partial_mask_that_reveals_most_of_typical_values(tmp_path):
+    """A partial mask keeping more than half of a typical value of its column's PII type is a
+    warning (at run time it is cut to half of each value); one keeping less is not."""
+    import shutil
+
+    copy = tmp_path / "policies"
+    shutil.copytree("policies", copy)
+    found = codes(copy)["partial-reveals-most"]
+    assert {f.rule for f in found} == {"customers-email-domain-only-for-sales",
+                                       "employees-email-domain-only-except-support-leads"}
+    assert all(f.file == "rules.yaml" and f.line and "EMAIL_ADDRESS" in f.message for f in found)
+    rules = copy / "rules.yaml"
+    rules.write_text(rules.read_text().replace("keep_last: 12", "keep_last: 6").replace("keep_last: 17", "keep_last: 9"))
+    assert "partial-reveals-most" not in codes(copy)
+    # the PII operators too: a phone keeping 7 of a typical 12 characters
+    rules.write_text(rules.read_text().replace("PHONE_NUMBER: {operator: partial, keep_last: 4}",
+                                               "PHONE_NUMBER: {operator: partial, keep_last: 7}"))
+    [f] = codes(copy)["partial-reveals-most"]
+    assert "pii.operators.PHONE_NUMBER" in f.message and f.file == "rules.yaml"

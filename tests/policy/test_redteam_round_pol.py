@@ -327,7 +327,7 @@ def test_lint_flags_unexpected_files(demo, old, new):
 # ---------------------------------------------------------------- 6. policy tests
 
 
-def test_policy_test_output_never_shows_the_hash_key(demo, tmp_path):
+def test_policy_test_output_never_shows_the_hash_key(demo, demo_db_path):
     from govern.policy.testing import format_text, run_tests
 
     tests = demo.path / "tests"
@@ -336,20 +336,20 @@ def test_policy_test_output_never_shows_the_hash_key(demo, tmp_path):
         "principal: ada\ncases:\n- name: oracle selects the key\n  sql: SELECT id FROM customers ORDER BY id LIMIT 1\n"
         "  expect:\n    allowed: true\n    same_as: SELECT $hash_key AS id\n", encoding="utf-8")
     key = "s3cr3t-hash-key-do-not-print"
-    report = run_tests(demo.path, hash_key=key, db=tmp_path / "demo.duckdb")
+    report = run_tests(demo.path, hash_key=key, db=demo_db_path)
     assert not report.ok  # the case fails (and its diff is shown) ...
     for text in (format_text(report, verbose=True), json.dumps(report.to_dict(), default=str)):
         assert key not in text  # ... without the key
 
 
-def test_case_without_expectations_does_not_pass_silently(demo, tmp_path):
+def test_case_without_expectations_does_not_pass_silently(demo, demo_db_path):
     from govern.policy.testing import run_tests
 
     tests = demo.path / "tests"
     tests.mkdir()
     (tests / "vacuous.yaml").write_text(
         "principal: eve\ncases:\n- name: asserts nothing\n  sql: SELECT national_id FROM customers\n  expect: {}\n", encoding="utf-8")
-    report = run_tests(demo.path, db=tmp_path / "demo.duckdb")
+    report = run_tests(demo.path, db=demo_db_path)  # an existing file: a missing --db is an error, never built
     assert not report.ok, "a case with `expect: {}` checks nothing and is reported as passed"
 
 

@@ -21,6 +21,7 @@ from sqlglot import exp, parse_one
 
 from govern import Governor
 from govern.audit import AuditTrail
+from govern.audit.sql_text import redact_literals
 from govern.pii.names import NameSet
 from govern.retrieval import ChunkStoreError, RetrievalDenied, keyword_score, vector_distance
 from govern.retrieval.memory import embed
@@ -358,7 +359,8 @@ def test_composed_sql_is_what_check_sql_governed(engine, tmp_path):
     assert check["action"] == "check_sql" and check["decision"] == "rewrite" and check["correlation_id"] == "req-7"
     # what ran is what the guard returned; then govern's own reads: the ticket text behind the opaque
     # handles (through sam's row filter) and pii.name_sources (for masking)
-    assert spy.executed[0] == check["governed_sql"]
+    # (the trail records SQL with its literals redacted: settings.audit.redact_sql_literals, on by default)
+    assert redact_literals(spy.executed[0], engine.dialect) == check["governed_sql"]
     assert '."support_tickets" WHERE' in spy.executed[1] and "agent_id" in spy.executed[1], spy.executed
     assert all(q.startswith('SELECT DISTINCT "name" FROM') for q in spy.executed[2:]), spy.executed
     assert {"tickets-support-agent-own-tickets", "customer-support-agent-assigned"} <= set(check["policies"])
@@ -367,7 +369,8 @@ def test_composed_sql_is_what_check_sql_governed(engine, tmp_path):
     roles = gov.bundle.grants.expand_roles(sam.roles)
     flt = derive_filter(document_rules(gov.bundle), "support_kb", sam, roles, lambda e: frozenset())
     composed, _, _ = search.store.compose("urgent open", 5, flt)
-    assert check["input_text"] == composed
+    assert check["input_text"] == redact_literals(composed, engine.dialect)
+    assert "urgent" in composed and "urgent" not in check["input_text"]
     tree = parse_one(composed, read=engine.dialect)
     assert tree.args["where"].this == parse_one(flt.sql(engine.dialect), read=engine.dialect)
     assert tree.args["limit"].expression.name == "5"

@@ -185,6 +185,7 @@ class FileSink:
         if self._fd < 0 or st is None or st.st_ino != self._ino:
             if self._fd >= 0:
                 os.close(self._fd)
+                self._fd = -1  # if the reopen fails, never write to whatever reuses the closed number
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             st = os.fstat(self._fd)
             self._ino, self._size = st.st_ino, -1

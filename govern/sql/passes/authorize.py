@@ -31,10 +31,38 @@ SYSTEM_PREFIXES = ("pg_", "sqlite_", "duckdb_", "information_schema")
 def authorize(ctx: SqlContext) -> None:
     reasons = _authorize_tables(ctx)
     if reasons:
+        _record_asked(ctx)
         raise Denied(*dict.fromkeys(reasons))
     reasons = _authorize_columns(ctx)
     if reasons:
+        _record_asked(ctx)
         raise Denied(*dict.fromkeys(reasons))
+
+
+def _record_asked(ctx: SqlContext) -> None:
+    """On a denial, what the query asked for goes on the record too (decision.tables/columns, the audit
+    trail): every table it names and every column it names, qualified by the table its qualifier (or the
+    only table) names; a name that cannot be placed is listed as ``?.name``. Only recorded, never trusted."""
+    by_name: dict[str, str] = {}
+    for ref in ctx.references:
+        label = ref.table.name if ref.table is not None else (f"{ref.node.db}.{ref.node.name}" if ref.node.db else ref.node.name)
+        if label not in ctx.tables:
+            ctx.tables.append(label)
+        by_name[(ref.node.alias_or_name or ref.node.name).lower()] = label
+        by_name.setdefault(ref.node.name.lower(), label)
+    if ctx.tree is None:
+        return
+    only = next(iter(set(by_name.values()))) if len(set(by_name.values())) == 1 and not ctx.cte_references else None
+    known = {c.lower() for c in ctx.columns}
+    for column in ctx.tree.find_all(exp.Column):
+        if not column.name or isinstance(column.this, exp.Star):
+            continue
+        qualifier = column.table.lower() if column.table else None
+        table = by_name.get(qualifier) if qualifier else only
+        label = f"{table or '?'}.{column.name}"
+        if label.lower() not in known and (table is not None or not any(k.endswith("." + column.name.lower()) for k in known)):
+            ctx.columns.add(label)
+            known.add(label.lower())
 
 
 def _authorize_tables(ctx: SqlContext) -> list[str]:

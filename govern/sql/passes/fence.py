@@ -58,18 +58,60 @@ def plan_fences(ctx: SqlContext) -> None:
                 leaky.append(conjunct)
         for name, holders in scope.merged.items():
             classes.union_all([c for s in holders for o in (s.outputs or []) if o.name == name for c in o.reads])
+    leaky += _correlated_items(analysis, judge)
     exposed: set[int] = set()
     for conjunct in leaky:
         exposed |= classes.refs(_columns_read(conjunct, analysis), len(ctx.references))
-        for name, holders in scope.merged.items():  # USING / NATURAL: an equality of the two columns
+    for scope in analysis.scopes:  # USING / NATURAL: an equality of the two columns, in every block
+        for name, holders in scope.merged.items():
             binding_outputs = [o for s in holders for o in (s.outputs or []) if o.name == name and not o.hidden]
             families = {judge.output_family(o) for o in binding_outputs}
             if len(families) != 1 or None in families or not all(judge.output_leakproof(o) for o in binding_outputs):
-                exposed |= {ref for o in binding_outputs for ref, _ in o.reads}
+                exposed |= classes.refs({c for o in binding_outputs for c in o.reads}, len(ctx.references))
+    if exposed:
+        # A predicate that may raise runs somewhere: then every filtered relation is fenced, not
+        # only those it reads. Whether the engine evaluates the raising predicate at all can
+        # depend on another relation's rows before its filter (a semi-join's emptiness, DuckDB's
+        # min/max statistics of the raw table), so a leakproof predicate on hidden rows of one
+        # relation would gate an error elsewhere (red team round 6, findings 3 and 6).
+        exposed = set(range(len(ctx.references)))
     fenced = {i for i, template in enumerate(templates) if template.filtered and i in exposed}
     ctx.fences = {i: [] for i in fenced}
     if fenced:
         _push_down(ctx, judge, kept, fenced)
+
+
+def _correlated_items(analysis, judge: Judge) -> list[exp.Expression]:
+    """Clause items of subqueries that read a column of an enclosing block and may raise.
+
+    A subquery standing in a predicate (``EXISTS (...)``, ``x IN (SELECT ...)``, a scalar
+    subquery in WHERE) runs once per row of the relation whose column it reads, and an engine
+    may run it before that relation's row filter (PostgreSQL orders a correlated subplan before
+    the filter's own). Its predicates are judged as conjuncts of its block; every other item
+    that reads the outer column (a set-operation arm's select list, a window's ORDER BY, an
+    ORDER BY under LIMIT, ...) runs there too, so one that is not leakproof reaches the outer
+    relation like a leaky predicate. A scalar subquery in the select list of the block the
+    column belongs to runs after that block's filters, and is left alone."""
+    out: list[exp.Expression] = []
+    seen: set[int] = set()
+    for ref in analysis.references:
+        binding = analysis.bindings.get(id(ref.node))
+        if binding is None or binding.scope is ref.scope or ref.clause in PREDICATE_CLAUSES:
+            continue
+        if id(ref.item) in seen or judge.leakproof(ref.item):
+            continue
+        top, scope = None, ref.scope
+        while scope is not None and scope is not binding.scope:
+            top, scope = scope, (scope.parent if scope.parent is not None else scope.holder)
+        projections = binding.scope.node.expressions if isinstance(binding.scope.node, exp.Select) else []
+        if scope is not None and top is not None and top.item is not None and any(top.item is p for p in projections):
+            continue
+        seen.add(id(ref.item))
+        out.append(ref.item)
+    return out
+
+
+PREDICATE_CLAUSES = frozenset({"where", "having", "qualify", "on"})
 
 
 def _column_facts(ctx: SqlContext, templates) -> dict[tuple[int, str], tuple[str | None, bool]]:

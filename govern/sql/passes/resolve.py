@@ -42,6 +42,10 @@ def resolve(ctx: SqlContext) -> None:
             continue
         reasons += _unsupported_modifiers(node, ctx.dialect)
         ctx.references.append(TableRef(node))
+    limit = ctx.bundle.rules.limits.max_table_references
+    if len(ctx.references) > limit:
+        raise Denied(f"query too complex: it makes {len(ctx.references):,} table references, more than the "
+                     f"limit of {limit:,} (limits.max_table_references); simplify it or split it into several questions")
     if reasons:
         raise Denied(*dict.fromkeys(reasons))
     _rename_shadowing_ctes(ctx, bindings, ctes)

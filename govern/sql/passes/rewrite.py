@@ -84,7 +84,8 @@ def relation_template(ctx: SqlContext, table) -> RelationTemplate:
     template = bundle.templates.get(key)
     if template is None:
         template = build_template(table, bundle.grants.table_access(ctx.roles, table), bundle.table_policy(table.name),
-                                  ctx.roles, ctx.dialect, table_plan(ctx, table), table_classification(ctx, table))
+                                  ctx.roles, ctx.dialect, table_plan(ctx, table), table_classification(ctx, table),
+                                  catalog=bundle.catalog)
         bundle.templates.put(key, template)
     return template
 
@@ -93,8 +94,10 @@ def columns_needed(ctx: SqlContext) -> dict[int, frozenset[str]] | None:
     """Per reference, the columns the query reads of it (govern's resolver knows every one: stars,
     whole-row references and correlated references included), so a relation computes no mask,
     hash or handle that nothing reads. None (every permitted column) when the query has a NATURAL
-    join, whose join columns are the columns the two relations have in common."""
-    if ctx.analysis is None or any((j.args.get("method") or "").upper() == "NATURAL" for j in ctx.tree.find_all(exp.Join)):
+    join, whose join columns are the columns the two relations have in common, or a join USING
+    columns (the resolver does not count them as read: pruned, the join would not bind)."""
+    if ctx.analysis is None or any((j.args.get("method") or "").upper() == "NATURAL" or j.args.get("using")
+                                   for j in ctx.tree.find_all(exp.Join)):
         return None
     needed: dict[int, set[str]] = {i: set() for i in range(len(ctx.references))}
     for ref, column in ctx.analysis.reads:

@@ -1,6 +1,11 @@
 """Generate the external labelled set: presidio-evaluator's sentence generator and templates.
 
+    pip install presidio-evaluator==0.3.2 pandas==3.1.1   # not project dependencies
     python tests/pii/data/generate_presidio_eval.py   # rewrites eval_presidio.jsonl, presidio_meta.json
+
+The generated set is committed (eval_presidio.jsonl, with LICENSE-presidio-evaluator.txt),
+so nothing else needs presidio-evaluator; tests/pii/test_eval_recall.py regenerates it
+and compares byte for byte where the pinned versions are installed, and skips elsewhere.
 
 Nothing in this set was written for govern: the 200-odd sentence templates, the
 fake-person records (FakeNameGenerator.com, 3,000 people of many nationalities:
@@ -17,7 +22,8 @@ changes that make the generator deterministic and offline, not different:
 
 * its HospitalProvider is left out: it queries WikiData over the network when
   constructed (no template uses it);
-* Faker's ``date_time``, ``year`` and ``date_of_birth`` are relative to today;
+* Faker's ``date_time``, ``date``, ``time``, ``year``, ``month``, ``month_name``,
+  ``day_of_week``, ``day_of_month`` and ``date_of_birth`` are relative to today;
   they are drawn between fixed dates instead, so the set does not drift daily.
 
 Each line: {"id", "kind": "presidio:<template id>", "text", "spans": [{"start",
@@ -69,6 +75,24 @@ def _generate(seed: int, n: int):
 
         def year(self):
             return str(self.generator.date_time_between_dates(_FROM, _TO).year)
+
+        def day_of_week(self):
+            return self.generator.date_time_between_dates(_FROM, _TO).strftime("%A")
+
+        def day_of_month(self):
+            return self.generator.date_time_between_dates(_FROM, _TO).strftime("%d")
+
+        def month_name(self):
+            return self.generator.date_time_between_dates(_FROM, _TO).strftime("%B")
+
+        def month(self):
+            return self.generator.date_time_between_dates(_FROM, _TO).strftime("%m")
+
+        def date(self, pattern="%Y-%m-%d", *args, **kwargs):
+            return self.generator.date_time_between_dates(_FROM, _TO).strftime(pattern)
+
+        def time(self, pattern="%H:%M:%S", *args, **kwargs):
+            return self.generator.date_time_between_dates(_FROM, _TO).strftime(pattern)
 
     providers = [
         IpAddressProvider,
