@@ -145,8 +145,9 @@ def fresh_directory(tmp: Path) -> dict[str, str]:
     bin_dir.mkdir()
     (bin_dir / "govern").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m govern.cli "$@"\n')
     (bin_dir / "govern").chmod(0o755)
-    (bin_dir / "python").symlink_to(sys.executable)
-    (bin_dir / "python3").symlink_to(sys.executable)
+    for name in ("python", "python3"):  # a script, not a symlink: a venv's python finds its packages by its own path
+        (bin_dir / name).write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+        (bin_dir / name).chmod(0o755)
     return {"PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin", "HOME": str(tmp / ".home"), "LANG": "C.UTF-8",
             "PYTHONPATH": str(ROOT)}  # the installed package, as `make` installs it
 

@@ -6,7 +6,9 @@ import argparse
 import os
 import sys
 
-from govern.cli.args import EXIT_ERROR
+import json
+
+from govern.cli.args import EXIT_ERROR, add_format
 
 
 def register(sub) -> None:
@@ -26,6 +28,7 @@ def register(sub) -> None:
     mcp.add_argument("--token", default=None,
                      help="stdio: the end user's token (JWT); default $GOVERN_MCP_TOKEN. Prefer the variable: "
                           "arguments are visible to other users of the machine")
+    add_format(mcp, help="the startup line on stderr (HTTP): text, or one JSON object (url) (default text)")
     mcp.add_argument("--audit", metavar="PATH", help="audit trail file (default: $GOVERN_AUDIT_PATH or audit/trail.jsonl)")
     mcp.set_defaults(func=run)
 
@@ -76,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     if args.transport == "stdio":
         server.run("stdio")
     else:
-        print(f"govern mcp: streamable HTTP on http://{args.host}:{args.port}/mcp (bearer tokens per identity.yaml)",
-              file=sys.stderr)
+        url = f"http://{args.host}:{args.port}/mcp"
+        print(json.dumps({"url": url}) if args.format == "json" else
+              f"govern mcp: streamable HTTP on {url} (bearer tokens per identity.yaml)", file=sys.stderr)
         server.run("streamable-http", host=args.host, port=args.port)
     return 0

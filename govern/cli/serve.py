@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from govern.cli.args import EXIT_ALLOWED, EXIT_ERROR, principal_from_args
+import json
+
+from govern.cli.args import EXIT_ALLOWED, EXIT_ERROR, add_format, principal_from_args
 
 
 def register(sub) -> None:
@@ -23,6 +25,7 @@ def register(sub) -> None:
     serve.add_argument("--watch", type=float, metavar="SECONDS", help="poll the bundle directory and hot-reload it when it changes")
     serve.add_argument("--lazy", action="store_true", help="load the PII engine on the first request that needs it, not at startup")
     serve.add_argument("--log-level", default="warning", help="uvicorn's log level (default: warning)")
+    add_format(serve, help="the startup line on stderr: text, or one JSON object (url, bundle_hash, database) (default text)")
     serve.set_defaults(func=cmd_serve)
 
     token = sub.add_parser(
@@ -37,6 +40,7 @@ def register(sub) -> None:
     token.add_argument("--role", action="append", default=[], help="role of the --as principal (repeatable)")
     token.add_argument("--attr", action="append", default=[], metavar="K=V", help="attribute of the --as principal (repeatable)")
     token.add_argument("--expires-in", type=int, default=3600, metavar="SECONDS", help="lifetime (default: 3600)")
+    add_format(token, help="text: the token alone; json: {\"token\", \"principal\", \"expires_in\"} (default text)")
     token.set_defaults(func=cmd_token)
 
 
@@ -62,8 +66,12 @@ def cmd_serve(args) -> int:
             print(f"govern serve: {err}", file=sys.stderr)
             return EXIT_ERROR
     app = create_app(gov, db=db, watch=args.watch, warm=not args.lazy)
-    print(f"govern serve: http://{args.host}:{args.port} (bundle {gov.bundle.content_hash}, "
-          f"database {db.target.kind if db else 'none'})", file=sys.stderr, flush=True)
+    url, database = f"http://{args.host}:{args.port}", db.target.kind if db else None
+    if args.format == "json":
+        print(json.dumps({"url": url, "bundle_hash": gov.bundle.content_hash, "database": database}), file=sys.stderr, flush=True)
+    else:
+        print(f"govern serve: {url} (bundle {gov.bundle.content_hash}, database {database or 'none'})",
+              file=sys.stderr, flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
                 timeout_graceful_shutdown=30)
     return EXIT_ALLOWED
@@ -88,7 +96,11 @@ def cmd_token(args) -> int:
 
     try:
         principal = principal_from_args(args, _Named())
-        print(mint_dev_token(bundle.identity, principal, expires_in=args.expires_in))
+        token = mint_dev_token(bundle.identity, principal, expires_in=args.expires_in)
+        if args.format == "json":
+            print(json.dumps({"token": token, "principal": principal.id, "expires_in": args.expires_in}))
+        else:
+            print(token)
     except (KeyError, ValueError, IdentityUnavailable) as err:
         print(f"govern token: {err}", file=sys.stderr)
         return EXIT_ERROR

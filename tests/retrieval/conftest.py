@@ -90,7 +90,10 @@ def trail(rgov):
     path = rgov.audit.sink.path if hasattr(rgov.audit.sink, "path") else None
 
     def records():
-        return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+        """The trail's decision records (the bundle-load record every governor writes first is left out)."""
+        every = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+        assert every and every[0]["action"] == "policy_load"
+        return [r for r in every if r["action"] != "policy_load"]
 
     return records
 
