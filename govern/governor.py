@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from govern.audit import AuditTrail
 from govern.bundle import Bundle, Catalog, load_bundle
 from govern.connections import cursor_for, dialect_of
+from govern.sql.masks import POSITIONAL_PARAMETER_DIALECTS
 from govern.errors import Denied, PolicyLoadError, QueryDenied, QueryFailed
 from govern.principal import Principal
 from govern.sql.decision import SqlContext, SqlDecision
@@ -474,8 +475,8 @@ def _sum_counts(counts) -> dict[str, int]:
 
 
 def _parameter_count(ctx: SqlContext) -> int:
-    # $1 is reused on PostgreSQL and DuckDB; sqlite's `?` needs the key once per use.
-    return 1 if ctx.dialect != "sqlite" else ctx.parameter_count
+    # $1 is reused on PostgreSQL and DuckDB; sqlite's and MySQL's `?` need the key once per use.
+    return ctx.parameter_count if ctx.dialect in POSITIONAL_PARAMETER_DIALECTS else 1
 
 
 def _recordable(text: str) -> str:
