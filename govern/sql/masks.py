@@ -100,7 +100,7 @@ def keyed_hash(value: exp.Expression, dialect: str) -> exp.Expression:
     if dialect == "sqlite":
         return exp.Anonymous(this=SQLITE_HASH_FUNCTION, expressions=[keyed])
     if dialect == "mysql":  # SHA2(text, 256): lower-case hex of the UTF-8 bytes (utf8mb4 connection)
-        return exp.Anonymous(this="sha2", expressions=[keyed, exp.Literal.number(256)])
+        return exp.SHA2(this=keyed, length=exp.Literal.number(256))
     return exp.Anonymous(this="sha256", expressions=[keyed])
 
 
