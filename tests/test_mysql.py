@@ -279,3 +279,13 @@ def test_mysql_function_list_is_the_servers():
 def test_mysql_required_in_ci():
     if os.environ.get("CI"):
         assert os.environ.get("GOVERN_REQUIRE_MYSQL") == "1"
+
+
+@pytest.mark.parametrize("sql", ["SELECT count(*) FROM orders WHERE ordered_at >= DATE('now', '-7 days')",
+                                 "SELECT DATE(ordered_at, CONCAT('-', 3, ' days')) FROM orders"])
+def test_mysql_denies_truncated_date(sql):
+    # sqlglot's MySQL parser keeps only DATE()'s first argument: the query would run as another one
+    gov = Governor.from_path(POLICIES, audit=AuditTrail.null(), hash_key=TEST_HASH_KEY)
+    decision = gov.check_sql(sql, gov.principal("lena"), dialect="mysql")
+    assert not decision.allowed and any("DATE() with 2 arguments" in r for r in decision.reasons), decision.reasons
+    assert gov.check_sql("SELECT DATE(ordered_at) FROM orders", gov.principal("lena"), dialect="mysql").allowed
