@@ -10,7 +10,7 @@ STAMP   = $(VENV)/.govern-installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[dev,postgres,mysql,ner,langchain,llamaindex]"
+	$(PY) -m pip install -q -e ".[dev,postgres,mysql,spark,ner,langchain,llamaindex]"
 	touch $(STAMP)
 
 demo: $(STAMP)

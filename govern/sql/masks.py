@@ -15,11 +15,11 @@ from govern.errors import Denied
 from govern.sql.handles import letters
 
 # Dialects where govern knows how to compute the keyed hash inside the engine.
-HASH_DIALECTS = frozenset({"duckdb", "postgres", "sqlite", "mysql"})
+HASH_DIALECTS = frozenset({"duckdb", "postgres", "sqlite", "mysql", "spark"})
 # Function name govern.execute registers on sqlite3 connections for `hash` masks.
 SQLITE_HASH_FUNCTION = "govern_sha256"
 # Dialects whose bind parameters are positional `?`: the key is passed once per occurrence.
-POSITIONAL_PARAMETER_DIALECTS = frozenset({"sqlite", "mysql"})
+POSITIONAL_PARAMETER_DIALECTS = frozenset({"sqlite", "mysql", "spark"})
 
 
 def text_cast(value: exp.Expression) -> exp.Expression:
@@ -99,7 +99,7 @@ def keyed_hash(value: exp.Expression, dialect: str) -> exp.Expression:
         return exp.Anonymous(this="encode", expressions=[digest, exp.Literal.string("hex")])
     if dialect == "sqlite":
         return exp.Anonymous(this=SQLITE_HASH_FUNCTION, expressions=[keyed])
-    if dialect == "mysql":  # SHA2(text, 256): lower-case hex of the UTF-8 bytes (utf8mb4 connection)
+    if dialect in ("mysql", "spark"):  # SHA2(text, 256): lower-case hex of the UTF-8 bytes
         return exp.SHA2(this=keyed, length=exp.Literal.number(256))
     return exp.Anonymous(this="sha256", expressions=[keyed])
 

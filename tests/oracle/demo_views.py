@@ -72,7 +72,9 @@ class Masks:
     hash_key: str
 
     def text_type(self, sql_type: str = "VARCHAR") -> str:
-        return "CHAR" if self.dialect == "mysql" and sql_type == "VARCHAR" else sql_type
+        if sql_type == "VARCHAR":
+            return {"mysql": "CHAR", "spark": "STRING"}.get(self.dialect, sql_type)
+        return sql_type
 
     def null(self, col: str, sql_type: str) -> str:
         return f"CAST(NULL AS {self.text_type(sql_type)}) AS {col}"
@@ -82,7 +84,8 @@ class Masks:
 
     def partial(self, col: str, keep_last: int) -> str:
         # never more than half of the value's characters
-        half = {"duckdb": f"LENGTH({col}) // 2", "mysql": f"CHAR_LENGTH({col}) DIV 2"}.get(self.dialect, f"LENGTH({col}) / 2")
+        half = {"duckdb": f"LENGTH({col}) // 2", "mysql": f"CHAR_LENGTH({col}) DIV 2",
+                "spark": f"LENGTH({col}) DIV 2"}.get(self.dialect, f"LENGTH({col}) / 2")
         return f"'***' || RIGHT({col}, LEAST({keep_last}, {half})) AS {col}"
 
     def hash(self, col: str) -> str:
@@ -91,8 +94,8 @@ class Masks:
             return f"sha256({key} || CAST({col} AS VARCHAR)) AS {col}"
         if self.dialect == "postgres":
             return f"encode(sha256(convert_to({key} || CAST({col} AS text), 'UTF8')), 'hex') AS {col}"
-        if self.dialect == "mysql":
-            return f"sha2({key} || CAST({col} AS CHAR), 256) AS {col}"
+        if self.dialect in ("mysql", "spark"):
+            return f"sha2({key} || CAST({col} AS {self.text_type()}), 256) AS {col}"
         raise ValueError(f"unsupported dialect {self.dialect!r}")
 
     def expression(self, col: str, sql: str) -> str:
