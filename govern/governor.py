@@ -150,7 +150,7 @@ class Governor:
         return decision.model_copy(update={"audit_id": record.event_id})
 
     def execute(self, conn: Any, sql: str, principal: Principal | dict, dialect: str | None = None, *, correlation_id: str | None = None) -> QueryResult:
-        """Govern ``sql``, run it over a DB-API connection (DuckDB, psycopg 3, sqlite3) and mask free text in the rows.
+        """Govern ``sql``, run it over a DB-API connection (DuckDB, psycopg 3, sqlite3, PyMySQL) or a SparkSession and mask free text in the rows.
 
         Writes one audit record (action execute: rows returned, PII types and
         counts masked). Raises QueryDenied, carrying the decision and its
