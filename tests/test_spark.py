@@ -31,6 +31,7 @@ from tests.conftest import POLICIES, TEST_HASH_KEY
 from tests.demo_oracle import PRINCIPALS, normalise
 from tests.oracle.demo_views import oracle_definitions, Masks
 from tests.test_sql_adversarial import SAME
+from tests.corpus.conftest import corpus_hash_key  # noqa: F401  (fixture used by name)
 
 CASES = {**SAME, **{f"question: {title}": sql for title, sql in QUESTIONS}}
 STATS: Counter = Counter()
@@ -222,3 +223,21 @@ def test_spark_denies(expr):
 def test_spark_required_in_ci():
     if os.environ.get("CI"):
         assert os.environ.get("GOVERN_REQUIRE_SPARK") == "1"
+
+
+# --------------------------------------------------------------------------- the corpus on Spark
+
+# One principal per corpus database (the CI budget: every query runs up to three times on Spark);
+# the first listed in each bundle, so the choice is fixed.
+def test_corpus_differential_on_spark(spark, tmp_path_factory, corpus_hash_key):
+    from tests.corpus import ddl, harness
+
+    duck = harness.DuckDBEngine()
+    duck.setup(ddl.DATABASES)
+    chosen = {db: harness.principals(db)[:1] for db in ddl.DATABASES}
+    engine = harness.SparkEngine(spark.spark, duck, f"{spark.database}x", tmp_path_factory.mktemp("corpus-spark"))
+    engine.setup(ddl.DATABASES, principals_of=chosen.get)
+    outcomes = [o for db in ddl.DATABASES for pid in chosen[db] for o in harness.run_case(engine, db, pid)]
+    print("\n" + harness.format_summary(outcomes))
+    failures = [o for o in outcomes if o.failed]
+    assert not failures, f"{len(failures)} corpus queries differ on Spark:\n\n" + "\n\n".join(o.describe() for o in failures[:15])

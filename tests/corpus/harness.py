@@ -531,3 +531,49 @@ def denial_reasons(outcomes: list[Outcome]) -> collections.Counter:
     return collections.Counter(
         (o.db, o.principal, o.status, "; ".join(o.reasons)) for o in outcomes if o.status.startswith("denied")
     )
+
+
+class SparkEngine:
+    """Spark SQL (a SparkSession in local mode): base tables written by DuckDB as Parquet and registered
+    in database ``<prefix>_c_<db>``, oracle views (oracle.py's, rendered for MySQL-style SHA2 and
+    transpiled from PostgreSQL by sqlglot) in ``<prefix>_o_<db>_<principal>``."""
+
+    name = dialect = "spark"
+
+    def __init__(self, session, duck: DuckDBEngine, prefix: str, directory: Path):
+        self.spark, self.duck, self.prefix, self.directory = session, duck, prefix, directory
+
+    def base_db(self, db: str) -> str:
+        return f"{self.prefix}_c_{db}"
+
+    def oracle_db(self, db: str, principal: str) -> str:
+        return f"{self.prefix}_o_{db}_{principal}"
+
+    def setup(self, dbs: Iterable[str], principals_of=None) -> None:
+        for db in dbs:
+            base = self.base_db(db)
+            self.spark.sql(f"CREATE DATABASE `{base}`")
+            for table in ddl.tables(db):
+                path = self.directory / f"{db}.{table}.parquet"
+                self.duck.con.execute(f"COPY {load.corpus_schema(db)}.{table} TO '{path}' (FORMAT parquet)")
+                self.spark.sql(f"CREATE TABLE `{base}`.`{table}` USING parquet LOCATION '{path}'")
+            for p in (principals_of(db) if principals_of else oracle.principals(db)):
+                target = self.oracle_db(db, p)
+                self.spark.sql(f"CREATE DATABASE `{target}`")
+                for table, body in oracle.VIEWS[db][p].items():
+                    select = sqlglot.transpile(oracle.render(body, "mysql", base), read="postgres", write="spark")[0]
+                    self.spark.sql(f"CREATE VIEW `{target}`.`{table}` AS {select}")
+
+    def _run(self, database: str, sql: str, params) -> list[tuple]:
+        try:
+            self.spark.catalog.setCurrentDatabase(database)
+            frame = self.spark.sql(sql, args=list(params)) if params else self.spark.sql(sql)
+            return [tuple(r) for r in frame.collect()]
+        except Exception as err:  # pyspark's AnalysisException, Py4JJavaError, ...
+            raise EngineError(f"{type(err).__name__}: {str(err).strip().splitlines()[0][:300]}") from None
+
+    def run_base(self, db, sql, params=None):
+        return self._run(self.base_db(db), sql, params)
+
+    def run_oracle(self, db, principal, sql):
+        return self._run(self.oracle_db(db, principal), sql, None)
