@@ -10,7 +10,7 @@ STAMP   = $(VENV)/.govern-installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[dev,postgres,vault,ner,langchain,llamaindex,serve,mcp]"
+	$(PY) -m pip install -q -e ".[dev,postgres,vault,mysql,spark,ner,langchain,llamaindex,serve,mcp]"
 	touch $(STAMP)
 
 demo: $(STAMP)

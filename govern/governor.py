@@ -18,6 +18,7 @@ from govern.bundle import Bundle, Catalog, load_bundle
 from govern.bundle.attributes import validate_principal
 from govern.connections import cursor_for, database_message, dialect_of
 from govern.errors import Denied, InvalidPrincipal, PolicyLoadError, QueryDenied, QueryFailed
+from govern.sql.masks import POSITIONAL_PARAMETER_DIALECTS
 from govern.principal import Principal
 from govern.sql.cost import CostExceeded, check_cost
 from govern.sql.decision import SqlContext, SqlDecision
@@ -184,7 +185,7 @@ class Governor:
         return decision.model_copy(update={"audit_id": record.event_id})
 
     def execute(self, conn: Any, sql: str, principal: Principal | dict, dialect: str | None = None, *, correlation_id: str | None = None) -> QueryResult:
-        """Govern ``sql``, run it over a DB-API connection (DuckDB, psycopg 3, sqlite3) and mask free text in the rows.
+        """Govern ``sql``, run it over a DB-API connection (DuckDB, psycopg 3, sqlite3, PyMySQL) or a SparkSession and mask free text in the rows.
 
         Writes one audit record (action execute: rows returned, PII types and
         counts masked). Raises QueryDenied, carrying the decision and its
@@ -594,8 +595,8 @@ def _sum_counts(counts) -> dict[str, int]:
 
 
 def _parameter_count(ctx: SqlContext) -> int:
-    # $1 is reused on PostgreSQL and DuckDB; sqlite's `?` needs the key once per use.
-    return 1 if ctx.dialect != "sqlite" else ctx.parameter_count
+    # $1 is reused on PostgreSQL and DuckDB; sqlite's and MySQL's `?` need the key once per use.
+    return ctx.parameter_count if ctx.dialect in POSITIONAL_PARAMETER_DIALECTS else 1
 
 
 def _recordable(text: str) -> str:

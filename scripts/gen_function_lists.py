@@ -13,6 +13,10 @@ catalog, reviewed for side effects, not from what a test happened to use:
   return a value (not a set), and take no argument of a catalog-lookup type
   (``regclass``, ``oid``, ``regproc``, ``internal``, ...).
 * SQLite: ``pragma_function_list`` (the functions this SQLite build has).
+* MariaDB (``mysql``): ``information_schema.SQL_FUNCTIONS`` (MariaDB 10.6+: its built-in
+  functions), less ``REVIEWED_OUT_MYSQL``: locks, replication waits, session and server
+  state, password hashing, and the XML functions whose errors carry their argument
+  (``EXTRACTVALUE(1, CONCAT('~', secret))``: the classic error-message exfiltration).
 
 From each list the names govern denies on every dialect are removed
 (``govern.sql.safety.DENIED_FUNCTIONS`` / ``DENIED_TYPED``), and the names
@@ -20,7 +24,7 @@ From each list the names govern denies on every dialect are removed
 readers, functions that run SQL from a string or reveal statistics of whole
 tables. Run it again after upgrading an engine and review the diff:
 
-    python scripts/gen_function_lists.py [--postgres DSN]
+    python scripts/gen_function_lists.py [--postgres DSN] [--mysql HOST] [--only DIALECT]
 """
 
 from __future__ import annotations
@@ -61,6 +65,15 @@ REVIEWED_OUT = {
     "get_current_ts_config", "get_block_size", "index_key", "in_search_path", "shell_out", "shell_in",
     # call another function named by a string: govern could not check which
     "list_aggr", "list_aggregate", "array_aggr", "array_aggregate", "aggregate", "apply", "list_apply", "array_apply",
+}
+REVIEWED_OUT_MYSQL = {
+    "get_lock", "release_lock", "release_all_locks", "is_free_lock", "is_used_lock", "master_gtid_wait",
+    "master_pos_wait", "binlog_gtid_pos", "connection_id", "last_insert_id", "found_rows", "row_count", "database",
+    "schema", "schemas", "session_user", "system_user", "name_const", "password", "old_password", "encrypt",
+    "des_encrypt", "des_decrypt", "encode", "decode", "sys_guid", "uuid_short", "extractvalue", "updatexml",
+    "wsrep_last_seen_gtid", "wsrep_last_written_gtid", "wsrep_sync_wait_upto_gtid", "concat_operator_oracle",
+    "decode_oracle", "lpad_oracle", "ltrim_oracle", "replace_oracle", "rpad_oracle", "rtrim_oracle",
+    "substr_oracle", "trim_oracle",
 }
 REVIEWED_OUT_PREFIXES = ("xml", "binary_upgrade", "gtsvector", "brin_", "gin_", "gist_", "spg_", "ts_debug")
 REVIEWED_OUT_SUFFIXES = ("send", "recv", "_in", "_out", "handler", "_support", "typmodin", "typmodout")
@@ -109,6 +122,22 @@ def sqlite_names() -> list[str]:
     return sorted(name for (name,) in rows if keep(name))
 
 
+def mysql_names(host: str) -> tuple[list[str], str]:
+    import pymysql
+
+    conn = pymysql.connect(host=host, user="root", password="")
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT VERSION()")
+        version = cur.fetchone()[0]
+        cur.execute("SELECT FUNCTION FROM information_schema.SQL_FUNCTIONS")
+        rows = cur.fetchall()
+    finally:
+        conn.close()
+    names = sorted({name.lower() for (name,) in rows if keep(name) and name.lower() not in REVIEWED_OUT_MYSQL})
+    return names, f"MariaDB {version} information_schema.SQL_FUNCTIONS"
+
+
 def write(dialect: str, names: list[str], source: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     header = (f"# Functions a governed {dialect} query may call that sqlglot does not model (one per line).\n"
@@ -121,10 +150,17 @@ def write(dialect: str, names: list[str], source: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", default="host=127.0.0.1 user=postgres dbname=test", help="a PostgreSQL DSN")
+    parser.add_argument("--mysql", default="127.0.0.1", help="a MariaDB host (user root, no password)")
+    parser.add_argument("--only", choices=["duckdb", "postgres", "sqlite", "mysql"], help="write one list only")
     args = parser.parse_args()
-    write("duckdb", duckdb_names(), f"DuckDB {duckdb.__version__} duckdb_functions()")
-    write("postgres", postgres_names(args.postgres), "PostgreSQL pg_proc")
-    write("sqlite", sqlite_names(), f"SQLite {sqlite3.sqlite_version} pragma_function_list")
+    if args.only in (None, "duckdb"):
+        write("duckdb", duckdb_names(), f"DuckDB {duckdb.__version__} duckdb_functions()")
+    if args.only in (None, "postgres"):
+        write("postgres", postgres_names(args.postgres), "PostgreSQL pg_proc")
+    if args.only in (None, "sqlite"):
+        write("sqlite", sqlite_names(), f"SQLite {sqlite3.sqlite_version} pragma_function_list")
+    if args.only in (None, "mysql"):
+        write("mysql", *mysql_names(args.mysql))
 
 
 if __name__ == "__main__":

@@ -128,3 +128,29 @@ def free_text_worlds(demo_db_path, tmp_path_factory):
     get, close = build_worlds(demo_db_path, tmp_path_factory.mktemp("free_text_worlds"))
     yield get
     close()
+
+
+# --------------------------------------------------------------------------- MariaDB / MySQL
+# Tests on MariaDB/MySQL skip when no server answers, except under GOVERN_REQUIRE_MYSQL=1
+# (.ci/run), where that is a failure. Each run works in databases of its own (govern_<hex>...).
+MYSQL_PARAMS = {"host": os.environ.get("GOVERN_TEST_MYSQL_HOST", "127.0.0.1"),
+                "port": int(os.environ.get("GOVERN_TEST_MYSQL_PORT", "3306")),
+                "user": os.environ.get("GOVERN_TEST_MYSQL_USER", "root"),
+                "password": os.environ.get("GOVERN_TEST_MYSQL_PASSWORD", "")}
+
+
+def mysql_required() -> bool:
+    return os.environ.get("GOVERN_REQUIRE_MYSQL", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def connect_mysql_or_skip(**kwargs):
+    """A PyMySQL connection (autocommit), or skip (fail under GOVERN_REQUIRE_MYSQL=1)."""
+    try:
+        import pymysql
+
+        return pymysql.connect(**MYSQL_PARAMS, autocommit=True, charset="utf8mb4", connect_timeout=3, **kwargs)
+    except Exception as err:  # no driver, no server
+        message = f"MariaDB/MySQL not reachable ({type(err).__name__}: {err})"
+        if mysql_required():
+            pytest.fail(f"GOVERN_REQUIRE_MYSQL=1 but {message}", pytrace=False)
+        pytest.skip(message)

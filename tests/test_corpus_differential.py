@@ -2,7 +2,7 @@
 
 For every corpus database (``/work/shared/corpus/text2sql``), every principal
 of its bundle (``tests/corpus/policies/<db>``) and every engine (PostgreSQL
-when reachable, DuckDB, SQLite), each of the 274 corpus queries is governed
+and MariaDB/MySQL when reachable, DuckDB, SQLite), each of the 274 corpus queries is governed
 with ``Governor.check_sql`` and the governed SQL's rows on the base tables are
 compared with the original query's rows on hand-written oracle views that
 enforce the same policy in the database (``tests/corpus/oracle.py``). See
@@ -26,12 +26,13 @@ from tests.corpus import ddl, harness  # noqa: E402
 from tests.corpus.conftest import (  # noqa: E402,F401  (fixtures used by name)
     corpus_duckdb,
     corpus_hash_key,
+    corpus_mysql,
     corpus_pg,
     corpus_sqlite,
 )
 
 CASES = [(db, engine, pid) for db in ddl.DATABASES for engine in harness.ENGINES for pid in harness.principals(db)]
-_ENGINE_FIXTURE = {"postgres": "corpus_pg", "duckdb": "corpus_duckdb", "sqlite": "corpus_sqlite"}
+_ENGINE_FIXTURE = {"postgres": "corpus_pg", "duckdb": "corpus_duckdb", "sqlite": "corpus_sqlite", "mysql": "corpus_mysql"}
 _OUTCOMES: list[harness.Outcome] = []
 
 

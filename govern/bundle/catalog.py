@@ -11,6 +11,8 @@ from functools import cached_property
 
 from govern.bundle.models import CatalogFile, ForeignKeySpec, ForeignKeyTarget
 
+# Top-level module names of MySQL / MariaDB DB-API drivers.
+MYSQL_DRIVERS = frozenset({"pymysql", "mysql", "MySQLdb"})
 # Schemas an unqualified catalog entry also answers to when a query qualifies it.
 DEFAULT_SCHEMAS = frozenset({"main", "public"})
 
@@ -104,7 +106,9 @@ class Catalog:
 
     @classmethod
     def introspect(cls, conn, schema: str | None = None) -> Catalog:
-        """Read tables, columns, primary and foreign keys from a DuckDB, PostgreSQL (psycopg) or sqlite3 connection.
+        """Read tables, columns, primary and foreign keys from a DuckDB, PostgreSQL (psycopg), sqlite3 or
+        MySQL/MariaDB (PyMySQL, mysql-connector) connection; on MySQL the schema is a database (default:
+        the connection's current one).
 
         Foreign keys are what entity member paths are suggested from
         (govern.entities); keys to tables outside ``schema`` are left out.
@@ -112,6 +116,15 @@ class Catalog:
         kind = type(conn).__module__.split(".")[0].lstrip("_")
         if kind == "sqlite3":
             return cls(_introspect_sqlite(conn))
+        if kind in MYSQL_DRIVERS:
+            if schema is None:
+                cur = conn.cursor()
+                cur.execute("SELECT DATABASE()")
+                schema = cur.fetchone()[0]
+                if schema is None:
+                    raise ValueError("the MySQL connection has no current database; pass schema=")
+            keys = _keys_mysql(conn, schema)
+            return cls([_with_keys(t, *keys.get(t.name, ((), ()))) for t in _introspect_information_schema(conn, schema)])
         schema = schema or ("public" if kind == "psycopg" else "main")
         keys = _keys_postgres(conn, schema) if kind == "psycopg" else _keys_duckdb(conn, schema)
         return cls([_with_keys(t, *keys.get(t.name, ((), ()))) for t in _introspect_information_schema(conn, schema)])
@@ -171,6 +184,28 @@ def _keys_postgres(conn, schema: str) -> Keys:
         (schema,),
     )
     return _collect(cur.fetchall())
+
+
+def _keys_mysql(conn, schema: str) -> Keys:
+    cur = conn.cursor()
+    cur.execute(
+        "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, c.CONSTRAINT_TYPE = 'PRIMARY KEY', k.COLUMN_NAME, "
+        "       k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME "
+        "FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.TABLE_CONSTRAINTS c "
+        "  ON c.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND c.TABLE_NAME = k.TABLE_NAME "
+        " AND c.CONSTRAINT_NAME = k.CONSTRAINT_NAME "
+        "WHERE k.TABLE_SCHEMA = %s AND c.CONSTRAINT_TYPE IN ('PRIMARY KEY', 'FOREIGN KEY') "
+        "  AND (c.CONSTRAINT_TYPE = 'PRIMARY KEY' OR k.REFERENCED_TABLE_SCHEMA = k.TABLE_SCHEMA) "
+        "ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
+        (schema,),
+    )
+    grouped: dict[tuple[str, str], list] = {}
+    for table, name, is_primary, column, referenced, referenced_column in cur.fetchall():
+        entry = grouped.setdefault((table, name), [table, bool(is_primary), [], referenced, []])
+        entry[2].append(column)
+        if referenced_column is not None:
+            entry[4].append(referenced_column)
+    return _collect(tuple(e) for e in grouped.values())
 
 
 def _collect(rows) -> Keys:

@@ -36,6 +36,8 @@ def parse(sql: str, name: str) -> list[exp.Expression | None]:
     tokens = tokenizer.tokenize(sql)
     if name in MISREAD_OPERATORS and MISREAD_OPERATORS[name][0] in sql:
         _refuse_misread(tokens, name)
+    if name in TRUNCATED_CALLS:
+        _refuse_truncated(tokens, name)
     return parser.parse(tokens, sql)
 
 
@@ -68,6 +70,34 @@ def _refuse_misread(tokens, name: str) -> None:
     if any(token.token_type.name == kind and token.text == text for token in tokens):
         raise UnsupportedOperator(f"operator {text} is not supported on {name} (sqlglot would read it as "
                                   "IS NOT DISTINCT FROM; pgvector distance operators are not governed)")
+
+
+# Functions whose extra arguments sqlglot's parser drops in a dialect: `DATE('now', '-7 days')`
+# (SQLite's modifiers) reads in MySQL as DATE('now'), a different query, silently. name -> the
+# most arguments it keeps.
+TRUNCATED_CALLS = {"mysql": {"DATE": 1}}
+
+
+def _refuse_truncated(tokens, name: str) -> None:
+    limits = TRUNCATED_CALLS[name]
+    for i, token in enumerate(tokens[:-1]):
+        limit = limits.get(token.text.upper())
+        if limit is None or tokens[i + 1].token_type.name != "L_PAREN":
+            continue
+        depth, commas = 0, 0
+        for later in tokens[i + 1:]:
+            kind = later.token_type.name
+            if kind in ("L_PAREN", "L_BRACKET"):
+                depth += 1
+            elif kind in ("R_PAREN", "R_BRACKET"):
+                depth -= 1
+                if depth == 0:
+                    break
+            elif kind == "COMMA" and depth == 1:
+                commas += 1
+        if commas + 1 > limit:
+            raise UnsupportedOperator(f"{token.text.upper()}() with {commas + 1} arguments is not supported on {name} "
+                                      f"(sqlglot would keep only {limit}: a different query)")
 
 
 class UnsupportedOperator(ValueError):

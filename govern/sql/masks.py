@@ -15,9 +15,11 @@ from govern.errors import Denied
 from govern.sql.handles import letters
 
 # Dialects where govern knows how to compute the keyed hash inside the engine.
-HASH_DIALECTS = frozenset({"duckdb", "postgres", "sqlite"})
+HASH_DIALECTS = frozenset({"duckdb", "postgres", "sqlite", "mysql", "spark"})
 # Function name govern.execute registers on sqlite3 connections for `hash` masks.
 SQLITE_HASH_FUNCTION = "govern_sha256"
+# Dialects whose bind parameters are positional `?`: the key is passed once per occurrence.
+POSITIONAL_PARAMETER_DIALECTS = frozenset({"sqlite", "mysql", "spark"})
 
 
 def text_cast(value: exp.Expression) -> exp.Expression:
@@ -26,8 +28,9 @@ def text_cast(value: exp.Expression) -> exp.Expression:
 
 def hash_key_parameter(dialect: str) -> exp.Expression:
     # $1 (PostgreSQL, DuckDB) may repeat; sqlite's `?` is positional, so the
-    # caller passes the key once per occurrence (SqlDecision.params does).
-    if dialect == "sqlite":
+    # caller passes the key once per occurrence (SqlDecision.params does); MySQL's
+    # drivers bind positionally too (govern.connections turns `?` into their `%s`).
+    if dialect in POSITIONAL_PARAMETER_DIALECTS:
         return exp.Placeholder()
     return exp.Parameter(this=exp.Literal.number(1))
 
@@ -96,6 +99,8 @@ def keyed_hash(value: exp.Expression, dialect: str) -> exp.Expression:
         return exp.Anonymous(this="encode", expressions=[digest, exp.Literal.string("hex")])
     if dialect == "sqlite":
         return exp.Anonymous(this=SQLITE_HASH_FUNCTION, expressions=[keyed])
+    if dialect in ("mysql", "spark"):  # SHA2(text, 256): lower-case hex of the UTF-8 bytes
+        return exp.SHA2(this=keyed, length=exp.Literal.number(256))
     return exp.Anonymous(this="sha256", expressions=[keyed])
 
 

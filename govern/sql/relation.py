@@ -41,7 +41,14 @@ MATERIALIZED_FENCE_DIALECTS = frozenset({"duckdb"})
 # subquery runs as a co-routine or is materialized, with only its own WHERE, before any
 # user predicate (or an automatic index built from one) sees its rows. LIMIT -1 is no limit.
 LIMIT_FENCE_DIALECTS = frozenset({"sqlite"})
-FENCE_DIALECTS = OFFSET_FENCE_DIALECTS | MATERIALIZED_FENCE_DIALECTS | LIMIT_FENCE_DIALECTS
+# MariaDB / MySQL merge a derived table into the outer query (derived_merge) or push outer
+# conditions into it (MariaDB's condition_pushdown_for_derived) unless it has a LIMIT: a
+# derived table with LIMIT is materialized with only its own WHERE before the outer query
+# reads it (EXPLAIN FORMAT=JSON shows "materialized" with no pushed condition; checked in
+# tests/test_mysql.py). The largest BIGINT UNSIGNED is no limit.
+MAX_LIMIT_FENCE_DIALECTS = frozenset({"mysql"})
+MYSQL_NO_LIMIT = "18446744073709551615"
+FENCE_DIALECTS = OFFSET_FENCE_DIALECTS | MATERIALIZED_FENCE_DIALECTS | LIMIT_FENCE_DIALECTS | MAX_LIMIT_FENCE_DIALECTS
 FENCE_CTE = "_govern_scan"
 
 
@@ -332,4 +339,6 @@ def fence(select: exp.Select, dialect: str) -> exp.Select:
         return exp.select("*").from_(FENCE_CTE).with_(FENCE_CTE, as_=select, materialized=True, copy=False)
     if dialect in LIMIT_FENCE_DIALECTS:
         return select.limit(exp.Neg(this=exp.Literal.number(1)), copy=False).offset(0, copy=False)
+    if dialect in MAX_LIMIT_FENCE_DIALECTS:
+        return select.limit(exp.Literal.number(MYSQL_NO_LIMIT), copy=False)
     return select

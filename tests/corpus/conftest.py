@@ -59,6 +59,22 @@ def corpus_duckdb(corpus_hash_key):
 
 
 @pytest.fixture(scope="session")
+def corpus_mysql(corpus_duckdb):
+    """MariaDB / MySQL with the corpus and oracles in databases of this run's own (dropped after);
+    skips without a server unless GOVERN_REQUIRE_MYSQL=1."""
+    import secrets
+
+    from tests.conftest import connect_mysql_or_skip
+
+    engine = harness.MysqlEngine(connect_mysql_or_skip(), corpus_duckdb, f"govern_{secrets.token_hex(4)}")
+    try:
+        engine.setup(ddl.DATABASES)
+        yield engine
+    finally:
+        engine.close()
+
+
+@pytest.fixture(scope="session")
 def corpus_sqlite(corpus_duckdb):
     engine = harness.SQLiteEngine(corpus_duckdb)
     engine.setup(ddl.DATABASES)

@@ -50,11 +50,12 @@ from typing import Any, Iterable
 import sqlglot
 import yaml
 from sqlglot import exp
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from . import ddl, load, oracle
 
 POLICY_DIR = Path(__file__).parent / "policies"
-ENGINES = ("postgres", "duckdb", "sqlite")
+ENGINES = ("postgres", "duckdb", "sqlite", "mysql")
 FAILING = frozenset({"different", "leak", "governed_error", "error_not_denied", "denied_no_reason", "check_error"})
 STATUSES = (
     "equal", "equal_limit_ties", "denied_oracle_fails", "denied_oracle_ok", "not_comparable", "same_error",
@@ -236,6 +237,78 @@ class SQLiteEngine:
         return self._run(self.oracles[(db, principal)], sql, None)
 
 
+class MysqlEngine:
+    """MariaDB / MySQL: base tables copied from the DuckDB load into ``<prefix>_c_<db>``, oracle views
+    (oracle.py's, rendered for MySQL and transpiled from PostgreSQL by sqlglot) into
+    ``<prefix>_o_<db>_<principal>``; every database is this run's own and dropped by ``close``."""
+
+    name = dialect = "mysql"
+    TYPES = {"TIMESTAMP": "DATETIME(6)", "SERIAL": "BIGINT", "REAL": "DOUBLE", "BOOLEAN": "BOOLEAN"}
+
+    def __init__(self, conn, duck: DuckDBEngine, prefix: str):
+        self.conn, self.duck, self.prefix = conn, duck, prefix
+        self.databases: list[str] = []
+
+    def base_db(self, db: str) -> str:
+        return f"{self.prefix}_c_{db}"
+
+    def oracle_db(self, db: str, principal: str) -> str:
+        return f"{self.prefix}_o_{db}_{principal}"
+
+    def _create(self, name: str) -> None:
+        cur = self.conn.cursor()
+        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        self.databases.append(name)
+
+    def setup(self, dbs: Iterable[str]) -> None:
+        cur = self.conn.cursor()
+        for db in dbs:
+            base = self.base_db(db)
+            self._create(base)
+            for table, cols in ddl.tables(db).items():
+                defs = ", ".join(f"`{c}` {self.TYPES.get(t.sql('postgres'), t.sql('mysql'))}" for c, t in cols)
+                cur.execute(f"CREATE TABLE `{base}`.`{table}` ({defs}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4")
+                rows = self.duck.con.execute(f"SELECT * FROM {load.corpus_schema(db)}.{table}").fetchall()
+                if rows:
+                    marks = ", ".join(["%s"] * len(cols))
+                    cur.executemany(f"INSERT INTO `{base}`.`{table}` VALUES ({marks})", rows)
+            for p in oracle.principals(db):
+                target = self.oracle_db(db, p)
+                self._create(target)
+                for table, body in oracle.VIEWS[db][p].items():
+                    select = sqlglot.transpile(oracle.render(body, "mysql", base), read="postgres", write="mysql")[0]
+                    cur.execute(f"CREATE VIEW `{target}`.`{table}` AS {select}")
+
+    def close(self) -> None:
+        cur = self.conn.cursor()
+        for name in self.databases:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        self.conn.close()
+
+    def _run(self, database: str, sql: str, params) -> list[tuple]:
+        import pymysql
+
+        from govern.connections import format_paramstyle
+
+        try:
+            cur = self.conn.cursor()
+            cur.execute(f"USE `{database}`")
+            if params:
+                cur.execute(format_paramstyle(sql), list(params))
+            else:
+                cur.execute(sql)
+            return list(cur.fetchall())
+        except pymysql.Error as err:
+            raise EngineError(f"{type(err).__name__}: {err}") from None
+
+    def run_base(self, db, sql, params=None):
+        return self._run(self.base_db(db), sql, params)
+
+    def run_oracle(self, db, principal, sql):
+        return self._run(self.oracle_db(db, principal), sql, None)
+
+
 # --------------------------------------------------------------------------- governance
 
 
@@ -269,9 +342,17 @@ def principals(db: str) -> list[str]:
     return ids
 
 
+CASE_SENSITIVE_ENGINES = frozenset({"mysql"})
+
+
 def engine_query(q: dict, engine: str) -> str:
     if q["dialect"] == engine:
         return q["sql"]
+    if engine in CASE_SENSITIVE_ENGINES:
+        # The source dialect folds unquoted names to lower case (so does the corpus DDL); MariaDB on
+        # Linux matches table names and aliases as written: carry the folding over explicitly.
+        tree = normalize_identifiers(sqlglot.parse_one(q["sql"], read=q["dialect"]), dialect=q["dialect"])
+        return tree.sql(engine, unsupported_level=sqlglot.ErrorLevel.RAISE)
     out = sqlglot.transpile(q["sql"], read=q["dialect"], write=engine, unsupported_level=sqlglot.ErrorLevel.RAISE)
     if len(out) != 1:
         raise ValueError(f"{len(out)} statements")
@@ -450,3 +531,49 @@ def denial_reasons(outcomes: list[Outcome]) -> collections.Counter:
     return collections.Counter(
         (o.db, o.principal, o.status, "; ".join(o.reasons)) for o in outcomes if o.status.startswith("denied")
     )
+
+
+class SparkEngine:
+    """Spark SQL (a SparkSession in local mode): base tables written by DuckDB as Parquet and registered
+    in database ``<prefix>_c_<db>``, oracle views (oracle.py's, rendered for MySQL-style SHA2 and
+    transpiled from PostgreSQL by sqlglot) in ``<prefix>_o_<db>_<principal>``."""
+
+    name = dialect = "spark"
+
+    def __init__(self, session, duck: DuckDBEngine, prefix: str, directory: Path):
+        self.spark, self.duck, self.prefix, self.directory = session, duck, prefix, directory
+
+    def base_db(self, db: str) -> str:
+        return f"{self.prefix}_c_{db}"
+
+    def oracle_db(self, db: str, principal: str) -> str:
+        return f"{self.prefix}_o_{db}_{principal}"
+
+    def setup(self, dbs: Iterable[str], principals_of=None) -> None:
+        for db in dbs:
+            base = self.base_db(db)
+            self.spark.sql(f"CREATE DATABASE `{base}`")
+            for table in ddl.tables(db):
+                path = self.directory / f"{db}.{table}.parquet"
+                self.duck.con.execute(f"COPY {load.corpus_schema(db)}.{table} TO '{path}' (FORMAT parquet)")
+                self.spark.sql(f"CREATE TABLE `{base}`.`{table}` USING parquet LOCATION '{path}'")
+            for p in (principals_of(db) if principals_of else oracle.principals(db)):
+                target = self.oracle_db(db, p)
+                self.spark.sql(f"CREATE DATABASE `{target}`")
+                for table, body in oracle.VIEWS[db][p].items():
+                    select = sqlglot.transpile(oracle.render(body, "mysql", base), read="postgres", write="spark")[0]
+                    self.spark.sql(f"CREATE VIEW `{target}`.`{table}` AS {select}")
+
+    def _run(self, database: str, sql: str, params) -> list[tuple]:
+        try:
+            self.spark.catalog.setCurrentDatabase(database)
+            frame = self.spark.sql(sql, args=list(params)) if params else self.spark.sql(sql)
+            return [tuple(r) for r in frame.collect()]
+        except Exception as err:  # pyspark's AnalysisException, Py4JJavaError, ...
+            raise EngineError(f"{type(err).__name__}: {str(err).strip().splitlines()[0][:300]}") from None
+
+    def run_base(self, db, sql, params=None):
+        return self._run(self.base_db(db), sql, params)
+
+    def run_oracle(self, db, principal, sql):
+        return self._run(self.oracle_db(db, principal), sql, None)

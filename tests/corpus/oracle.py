@@ -304,12 +304,14 @@ def render(sql: str, engine: str, base: str, key: str = HASH_KEY) -> str:
             return f"encode(sha256(convert_to({_sql_str(key)} || CAST({col} AS TEXT), 'UTF8')), 'hex')"
         if engine == "duckdb":
             return f"sha256({_sql_str(key)} || CAST({col} AS VARCHAR))"
+        if engine == "mysql":  # PostgreSQL syntax: MysqlEngine transpiles the view to MySQL
+            return f"SHA2({_sql_str(key)} || CAST({col} AS TEXT), 256)"
         raise ValueError(engine)
 
     def partial_expr(m: re.Match) -> str:
         # a partial mask never shows more than half of a value's characters
         col, keep = m.group(1), m.group(2)
-        half = f"LENGTH({col}) / 2" if engine == "postgres" else f"LENGTH({col}) // 2"
+        half = {"postgres": f"LENGTH({col}) / 2", "mysql": f"FLOOR(LENGTH({col}) / 2)"}.get(engine, f"LENGTH({col}) // 2")
         return f"'***' || RIGHT({col}, LEAST({keep}, {half}))"
 
     sql = _PARTIAL_RE.sub(partial_expr, sql)

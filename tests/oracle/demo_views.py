@@ -71,15 +71,21 @@ class Masks:
     dialect: str
     hash_key: str
 
+    def text_type(self, sql_type: str = "VARCHAR") -> str:
+        if sql_type == "VARCHAR":
+            return {"mysql": "CHAR", "spark": "STRING"}.get(self.dialect, sql_type)
+        return sql_type
+
     def null(self, col: str, sql_type: str) -> str:
-        return f"CAST(NULL AS {sql_type}) AS {col}"
+        return f"CAST(NULL AS {self.text_type(sql_type)}) AS {col}"
 
     def redact(self, col: str, replacement: str = "[REDACTED]") -> str:
-        return f"CAST({lit(replacement)} AS VARCHAR) AS {col}"
+        return f"CAST({lit(replacement)} AS {self.text_type()}) AS {col}"
 
     def partial(self, col: str, keep_last: int) -> str:
         # never more than half of the value's characters
-        half = f"LENGTH({col}) // 2" if self.dialect == "duckdb" else f"LENGTH({col}) / 2"
+        half = {"duckdb": f"LENGTH({col}) // 2", "mysql": f"CHAR_LENGTH({col}) DIV 2",
+                "spark": f"LENGTH({col}) DIV 2"}.get(self.dialect, f"LENGTH({col}) / 2")
         return f"'***' || RIGHT({col}, LEAST({keep_last}, {half})) AS {col}"
 
     def hash(self, col: str) -> str:
@@ -88,6 +94,8 @@ class Masks:
             return f"sha256({key} || CAST({col} AS VARCHAR)) AS {col}"
         if self.dialect == "postgres":
             return f"encode(sha256(convert_to({key} || CAST({col} AS text), 'UTF8')), 'hex') AS {col}"
+        if self.dialect in ("mysql", "spark"):
+            return f"sha2({key} || CAST({col} AS {self.text_type()}), 256) AS {col}"
         raise ValueError(f"unsupported dialect {self.dialect!r}")
 
     def expression(self, col: str, sql: str) -> str:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from govern.errors import Denied
 from govern.sql.decision import SqlContext
 from govern.sql.leakproof import Judge
 from govern.sql.relation import FENCE_DIALECTS
@@ -36,8 +37,28 @@ from govern.sql.scope import Scope
 PUSHABLE = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.In, exp.Between, exp.Like, exp.ILike)
 
 
+# Engines govern runs on that have no fence: where one would be needed, the query is denied.
+# Spark's optimizer pushes predicates through projections, subqueries and joins freely, and
+# no construct is documented to stop it (a non-deterministic expression does today, by accident).
+UNFENCEABLE_DIALECTS = frozenset({"spark"})
+
+
 def plan_fences(ctx: SqlContext) -> None:
-    if ctx.dialect not in FENCE_DIALECTS or ctx.analysis is None:
+    if ctx.dialect in UNFENCEABLE_DIALECTS:
+        if ctx.analysis is None:
+            raise Denied(f"govern could not analyse which predicates reach the governed tables, and {ctx.dialect} "
+                         "has no fence; simplify the query")
+        plan_fences_for(ctx)
+        if ctx.fences:
+            raise Denied(f"a predicate of this query may raise an error on rows the policy hides, and {ctx.dialect} "
+                         "cannot be kept from evaluating it before the row filter; rewrite the condition "
+                         "without it (e.g. a try_ function) or ask on an engine govern can fence")
+        return
+    plan_fences_for(ctx)
+
+
+def plan_fences_for(ctx: SqlContext) -> None:
+    if ctx.dialect not in FENCE_DIALECTS | UNFENCEABLE_DIALECTS or ctx.analysis is None:
         ctx.fences = {}
         return
     from govern.sql.passes.rewrite import relation_template

@@ -25,6 +25,10 @@ from govern.errors import Denied
 from govern.sql.decision import SqlContext, TableRef
 
 ALLOWED_TABLE_ARGS = frozenset({"this", "db", "alias"})
+# Dialects that match a CTE name case-insensitively even where table names are case-sensitive
+# (MariaDB/MySQL: `WITH Abc AS (...) SELECT * FROM abc` reads the CTE on a server with
+# lower_case_table_names=0). A reference bound this way is respelled as its CTE.
+CASE_INSENSITIVE_CTE_DIALECTS = frozenset({"mysql"})
 
 
 def resolve(ctx: SqlContext) -> None:
@@ -34,8 +38,10 @@ def resolve(ctx: SqlContext) -> None:
     for node in tables:
         if not isinstance(node.this, exp.Identifier):
             continue  # UNNEST and friends: checked by check_statement, read nothing stored
-        cte = defining_cte(node)
+        cte = defining_cte(node, fold=ctx.dialect in CASE_INSENSITIVE_CTE_DIALECTS)
         if cte is not None:
+            if node.name != cte.alias:
+                node.this.set("this", cte.alias)
             bindings.append((node, cte))
             ctx.cte_references.append(node)
             ctx.cte_bindings.append((node, cte))
@@ -113,17 +119,19 @@ def _rename_shadowing_ctes(ctx: SqlContext, bindings: list[tuple[exp.Table, exp.
         node.set("this", fresh.copy())
 
 
-def defining_cte(table: exp.Table) -> exp.CTE | None:
-    """The CTE a table reference names, by lexical scope; None for a base table."""
+def defining_cte(table: exp.Table, fold: bool = False) -> exp.CTE | None:
+    """The CTE a table reference names, by lexical scope; None for a base table.
+
+    ``fold``: names match case-insensitively (CASE_INSENSITIVE_CTE_DIALECTS)."""
     if table.args.get("db") or table.args.get("catalog"):
         return None
-    name = table.name
+    name = table.name.lower() if fold else table.name
     child: exp.Expression = table
     node = table.parent
     while node is not None:
         with_ = node.args.get("with_") if isinstance(node, exp.Expression) else None
         if isinstance(with_, exp.With) and child is not with_:
-            cte = _defines(with_.expressions, name)  # the reference is in the body the WITH belongs to
+            cte = _defines(with_.expressions, name, fold)  # the reference is in the body the WITH belongs to
             if cte is not None:
                 return cte
         if isinstance(node, exp.With):
@@ -133,7 +141,7 @@ def defining_cte(table: exp.Table) -> exp.CTE | None:
             visible = ctes[:index]
             if node.args.get("recursive") and _in_recursive_term(table, ctes[index]):
                 visible = ctes[: index + 1]
-            cte = _defines(visible, name)
+            cte = _defines(visible, name, fold)
             if cte is not None:
                 return cte
         child, node = node, node.parent
@@ -158,9 +166,9 @@ def _in_recursive_term(table: exp.Table, cte: exp.CTE) -> bool:
     return False
 
 
-def _defines(ctes: list[exp.CTE], name: str) -> exp.CTE | None:
+def _defines(ctes: list[exp.CTE], name: str, fold: bool = False) -> exp.CTE | None:
     # Later definitions of a name shadow earlier ones in the same WITH.
-    return next((cte for cte in reversed(ctes) if cte.alias == name), None)
+    return next((cte for cte in reversed(ctes) if (cte.alias.lower() if fold else cte.alias) == name), None)
 
 
 def _unsupported_modifiers(node: exp.Table, dialect: str) -> list[str]:
