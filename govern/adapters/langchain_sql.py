@@ -22,21 +22,18 @@ from typing import Any, Iterable, Literal
 from langchain_community.utilities.sql_database import SQLDatabase, truncate_word
 from sqlalchemy.exc import SQLAlchemyError
 
-from govern.adapters.sql_tools import GovernedSql, denial_text, display_dialect
+from govern.adapters.sql_tools import DenialDetails, GovernedSql, denial_text, display_dialect
 from govern.errors import QueryDenied, QueryFailed
 from govern.principal import Principal
 
 __all__ = ["GovernedSQLDatabase", "GovernedQueryError"]
 
 
-class GovernedQueryError(SQLAlchemyError):
+class GovernedQueryError(SQLAlchemyError, DenialDetails):
     """A governed query was denied (``reasons``) or failed; the message is what the model sees."""
 
     def __init__(self, err: QueryDenied | QueryFailed):
-        self.decision = err.decision
-        self.reasons = list(err.decision.reasons) if isinstance(err, QueryDenied) else [err.message]
-        self.denied = isinstance(err, QueryDenied)
-        super().__init__(denial_text(err))
+        super().__init__(self.take(err))
 
     def __str__(self) -> str:  # SQLAlchemyError's str adds a link to its docs
         return self.args[0]

@@ -20,21 +20,18 @@ from typing import Any, Iterable
 
 from llama_index.core.utilities.sql_wrapper import SQLDatabase
 
-from govern.adapters.sql_tools import GovernedSql, denial_text, display_dialect
+from govern.adapters.sql_tools import DenialDetails, GovernedSql, display_dialect
 from govern.errors import GovernError, QueryDenied, QueryFailed
 from govern.principal import Principal
 
 __all__ = ["GovernedLlamaSQLDatabase", "GovernedSQLError"]
 
 
-class GovernedSQLError(GovernError):
+class GovernedSQLError(GovernError, DenialDetails):
     """A governed query was denied (``reasons``) or failed; the message is what the model sees."""
 
     def __init__(self, err: QueryDenied | QueryFailed):
-        self.decision = err.decision
-        self.reasons = list(err.decision.reasons) if isinstance(err, QueryDenied) else [err.message]
-        self.denied = isinstance(err, QueryDenied)
-        super().__init__(denial_text(err))
+        super().__init__(self.take(err))
 
 
 class GovernedLlamaSQLDatabase(SQLDatabase):

@@ -127,3 +127,14 @@ class _InterruptibleCursors:
 
 def _as_principal(principal: Principal | dict) -> Principal:
     return principal if isinstance(principal, Principal) else Principal.model_validate(principal)
+
+
+class DenialDetails:
+    """What a denied or failed governed query tells the model: ``decision``, ``reasons``, ``denied``
+    (mixed into each framework's own error class)."""
+
+    def take(self, err: QueryDenied | QueryFailed) -> str:
+        self.decision = err.decision
+        self.reasons = list(err.decision.reasons) if isinstance(err, QueryDenied) else [err.message]
+        self.denied = isinstance(err, QueryDenied)
+        return denial_text(err)

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from govern.sql.conjuncts import split_conjuncts
+
 __all__ = ["simplify_semijoins"]
 
 
@@ -37,21 +39,8 @@ def simplify_semijoins(predicate: exp.Expression | None, catalog) -> exp.Express
     """``predicate`` with its semi-joins combined (a new tree; the argument is not changed)."""
     if predicate is None or catalog is None:
         return predicate
-    conjuncts = _merge([c.copy() for c in _split(predicate)], catalog)
+    conjuncts = _merge([c.copy() for c in split_conjuncts(predicate)], catalog)
     return conjuncts[0] if len(conjuncts) == 1 else exp.and_(*conjuncts, copy=False)
-
-
-def _split(condition: exp.Expression) -> list[exp.Expression]:
-    out, stack = [], [condition]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, exp.And):
-            stack += [node.expression, node.this]
-        elif isinstance(node, exp.Paren) and isinstance(node.this, exp.And):
-            stack.append(node.this)
-        else:
-            out.append(node)
-    return out
 
 
 def _merge(conjuncts: list[exp.Expression], catalog) -> list[exp.Expression]:
@@ -95,7 +84,7 @@ def _candidate(conjunct: exp.Expression, catalog):
     table, name, column = shape
     where = select.args.get("where")
     if where is not None:  # merge inside, too (the conjuncts of its own WHERE)
-        inner = _merge(_split(where.this), catalog)
+        inner = _merge(split_conjuncts(where.this), catalog)
         where.set("this", inner[0] if len(inner) == 1 else exp.and_(*inner, copy=False))
     if list(table.primary_key) != [column.name] and [k.lower() for k in table.primary_key] != [column.name.lower()]:
         return None
@@ -202,7 +191,7 @@ def _unjoin(select: exp.Select, catalog) -> exp.Select | None:
     if a == c:
         return None
     where = select.args.get("where")
-    parts = _split(where.this) if where is not None else []
+    parts = split_conjuncts(where.this) if where is not None else []
     everything = [select.expressions[0], on, *parts]
     if any(True for node in everything for _ in node.find_all(exp.Query)):
         return None
@@ -260,7 +249,7 @@ def _combined(first: exp.In, select: exp.Select, name: str, catalog) -> exp.In |
             if column.table.lower() == name.lower():
                 column.set("table", target_id.copy())
     existing = target.args.get("where")
-    parts = (_split(existing.this) if existing is not None else []) + _split(condition)
+    parts = (split_conjuncts(existing.this) if existing is not None else []) + split_conjuncts(condition)
     merged = _merge(parts, catalog)
     target.set("where", exp.Where(this=merged[0] if len(merged) == 1 else exp.and_(*merged, copy=False)))
     return first

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from govern.sql.conjuncts import split_conjuncts
+
 from govern.errors import Denied
 from govern.sql.decision import SqlContext
 from govern.sql.leakproof import Judge
@@ -157,7 +159,7 @@ def _conjuncts(scope: Scope):
     for key in ("where", "having", "qualify"):
         clause = node.args.get(key)
         if clause is not None:
-            for conjunct in _split(clause.this):
+            for conjunct in split_conjuncts(clause.this):
                 yield conjunct, key
     for i, join in enumerate(node.args.get("joins") or ()):
         on = join.args.get("on")
@@ -165,21 +167,8 @@ def _conjuncts(scope: Scope):
             side = (join.args.get("side") or "").upper()
             kind = (join.args.get("kind") or "").upper()
             place = f"join:{i}:{side or kind or 'INNER'}"
-            for conjunct in _split(on):
+            for conjunct in split_conjuncts(on):
                 yield conjunct, place
-
-
-def _split(condition: exp.Expression) -> list[exp.Expression]:
-    out, stack = [], [condition]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, exp.And):
-            stack += [node.expression, node.this]
-        elif isinstance(node, exp.Paren) and isinstance(node.this, exp.And):
-            stack.append(node.this)
-        else:
-            out.append(node)
-    return out
 
 
 ALL = ("*", "*")  # stands for every column of every reference (an unbound name: be safe)
