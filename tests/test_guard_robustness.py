@@ -111,3 +111,26 @@ def test_function_allowlists_are_what_their_engines_say():
     effects = dict(rows)
     harmless = {"random", "uuid", "uuidv4", "uuidv7", "gen_random_uuid", "error"}
     assert all(name in effects and (not effects[name] or name in harmless) for name in listed("duckdb"))
+
+
+@pytest.mark.parametrize("limit", [200, 5_000])
+def test_a_query_longer_than_the_limit_is_denied_before_parsing(tmp_path, limit):
+    """limits.max_query_chars is enforced before any parsing (it was once a setting nothing read)."""
+    import shutil
+
+    from govern import Governor
+    from govern.audit import AuditTrail
+
+    bundle = tmp_path / "policies"
+    shutil.copytree("policies", bundle)
+    rules = bundle / "rules.yaml"
+    text = rules.read_text()
+    assert "\nlimits:\n" in text
+    rules.write_text(text.replace("\nlimits:\n", f"\nlimits:\n  max_query_chars: {limit}\n", 1))
+    gov = Governor.from_path(bundle, audit=AuditTrail.null(), hash_key="k" * 32)
+    ada = gov.principal("ada")
+    fits = "SELECT id FROM orders WHERE id IN (" + ",".join("1" for _ in range((limit - 60) // 2)) + ")"
+    assert len(fits) <= limit and gov.check_sql(fits, ada).allowed
+    longer = "SELECT id FROM orders WHERE id IN (" + ",".join("1" for _ in range(limit)) + ")"
+    decision = gov.check_sql(longer, ada)
+    assert not decision.allowed and any("limits.max_query_chars" in r for r in decision.reasons), decision.reasons

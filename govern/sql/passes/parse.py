@@ -11,6 +11,10 @@ from govern.sql.dialect import parse as parse_sql
 
 
 def parse(ctx: SqlContext) -> None:
+    limit = ctx.bundle.rules.limits.max_query_chars
+    if len(ctx.sql) > limit:  # before any work: parsing alone is linear, but not free
+        raise Denied(f"query too long: {len(ctx.sql):,} characters, more than the limit of {limit:,} "
+                     "(limits.max_query_chars); simplify it or split it into several questions")
     _require_valid_unicode(ctx.sql)
     try:
         statements = [s for s in parse_sql(ctx.sql, ctx.dialect) if s is not None]
