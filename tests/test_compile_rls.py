@@ -134,6 +134,8 @@ def test_direct_reads_are_closed(world):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             with conn.transaction():
                 conn.execute(f'SET LOCAL ROLE "{role}"')
+                for name, value in gov.bundle.principals["eve"].attributes.items():
+                    conn.execute("SELECT set_config(%s, %s, true)", [f"govern.{name}", str(value)])
                 conn.execute(sql)
     fresh = connect_postgres_or_skip(autocommit=True)  # no govern.* setting was ever set in this session
     try:
