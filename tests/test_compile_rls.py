@@ -168,3 +168,19 @@ def test_cli_writes_the_ddl(tmp_path):
     report = json.loads(done.stdout)
     assert report["written"] == str(out) and report["not_compiled"]
     assert "CREATE POLICY" in out.read_text() and "FORCE ROW LEVEL SECURITY" in out.read_text()
+
+
+def test_the_differential_sees_a_weakened_policy(world):
+    """The comparison can fail: with eve's orders policy widened to TRUE (rolled back), her rows differ from govern's."""
+    conn, gov, compiled, schema = world
+    eve = gov.bundle.principals["eve"]
+    role = compiled.principals["eve"]
+    sql = "SELECT id, customer_id, status, total FROM orders WHERE total > 100"
+    governed = gov.execute(conn, sql, eve, dialect="postgres").rows
+    assert Counter(map(repr, _as_role(conn, compiled, "eve", eve, sql, schema))) == Counter(map(repr, governed))
+    with conn.transaction(force_rollback=True):
+        conn.execute(f'DROP POLICY "{role}_select" ON "{schema}".orders')
+        conn.execute(f'CREATE POLICY "{role}_select" ON "{schema}".orders FOR SELECT TO "{role}" USING (true)')
+        widened = _as_role(conn, compiled, "eve", eve, sql, schema)
+    assert Counter(map(repr, widened)) != Counter(map(repr, governed))
+    assert len(widened) > len(governed)
