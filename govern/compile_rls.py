@@ -219,11 +219,13 @@ def compile_rls(bundle, schema: str = "public", prefix: str = "govern") -> Compi
 
 def _using(out: Compiled, pg_role: str, table, predicate: exp.Expression, schema: str) -> str:
     """The USING expression: inline, or (a subquery in it) a SECURITY DEFINER function of the row's columns."""
+    own = table.name.lower()
+    predicate = _key_sets(out, pg_role, table, predicate, schema)
     if predicate.find(exp.Select) is None:
         for column in predicate.find_all(exp.Column):
-            column.set("table", None)
+            if column.table.lower() == own or not column.table:
+                column.set("table", None)
         return predicate.sql(dialect="postgres")
-    own = table.name.lower()
     params: dict[str, str] = {}
     for column in list(predicate.find_all(exp.Column)):
         if column.table.lower() == own and column.find_ancestor(exp.Select) is None:
@@ -239,3 +241,35 @@ def _using(out: Compiled, pg_role: str, table, predicate: exp.Expression, schema
     out.statements.append(f"REVOKE ALL ON FUNCTION {fname}({types}) FROM PUBLIC")
     out.statements.append(f"GRANT EXECUTE ON FUNCTION {fname}({types}) TO {_ident(pg_role)}")
     return f"{fname}({', '.join(_ident(c) for c in params)})"
+
+
+def _key_sets(out: Compiled, pg_role: str, table, predicate: exp.Expression, schema: str) -> exp.Expression:
+    """Each uncorrelated semi-join ``<own column> IN (SELECT ...)`` of the predicate read through a
+    SECURITY DEFINER set-returning function (its subquery reads the base tables, as the bundle's
+    filters do; the planner computes it once per query, as a hashed subplan)."""
+    own = table.name.lower()
+    for n, node in enumerate(list(predicate.find_all(exp.In))):
+        query = node.args.get("query")
+        inner = query.this if isinstance(query, exp.Subquery) else query
+        column = node.this
+        if not isinstance(inner, exp.Select) or not isinstance(column, exp.Column) or column.table.lower() not in ("", own):
+            continue
+        if inner.find_ancestor(exp.Select) is not None and inner.find_ancestor(exp.Select) is not inner:
+            continue
+        if node.find_ancestor(exp.Select) is not None:
+            continue  # inside another subquery: that one is the unit
+        names = {t.alias_or_name.lower() for t in inner.find_all(exp.Table)}
+        if own not in names and any(c.table.lower() == own for c in inner.find_all(exp.Column)):
+            continue  # correlated with the policy's row: left to the row function
+        col = table.column(column.name)
+        if col is None or len(inner.expressions) != 1:
+            continue
+        fname = f"{_ident(schema)}.{_ident(_SAFE.sub('_', f'{pg_role}_{table.name}_keys{n}'.lower())[:63])}"
+        out.statements.append(
+            f"CREATE FUNCTION {fname}() RETURNS SETOF {col.type} LANGUAGE sql STABLE SECURITY DEFINER "
+            f"SET search_path = pg_catalog, pg_temp AS $govern$ {inner.sql(dialect='postgres')} $govern$")
+        out.statements.append(f"REVOKE ALL ON FUNCTION {fname}() FROM PUBLIC")
+        out.statements.append(f"GRANT EXECUTE ON FUNCTION {fname}() TO {_ident(pg_role)}")
+        # raw text: the function's (quoted, lower-case) name must reach the DDL exactly as created
+        node.set("query", exp.Var(this=f"(SELECT k FROM {fname}() AS k)"))
+    return predicate
