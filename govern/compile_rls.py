@@ -13,9 +13,11 @@ relation of each table, govern.sql.relation, is the single source):
   bundle's row predicate (permissive filters OR-ed, restrictive ones and entity
   scopes AND-ed; ``false`` where no filter applies), principal attributes read
   with ``current_setting('govern.<attr>')`` (unset: the query fails, closed).
-  A predicate with a subquery is a ``SECURITY DEFINER`` function of the row's
-  columns (its subqueries read the base tables, as the bundle's do, not the
-  tables under the caller's own policies), executable by that role only;
+  The key set of each uncorrelated semi-join (``customer_id IN (SELECT ...)``)
+  is a ``SECURITY DEFINER`` set-returning function executable by that role only
+  (it reads the base tables, as the bundle's filters do, not the tables under
+  the caller's own policies; planned once per query); a predicate with any
+  other subquery is, whole, such a function of the row's columns;
 * column GRANTs of the permitted, unmasked columns when the role set sees the
   table unmasked; where a mask applies, no grant on the base table at all and a
   ``security_barrier`` masking view of the same name in the role's schema
