@@ -89,6 +89,19 @@ class Compiled:
                 "not_compiled": [vars(n) for n in self.not_compiled]}
 
 
+def reads_not_compiled(sql: str, items, dialect: str = "postgres") -> list[str]:
+    """The not-compiled ``table.column``s (of ``items``, NotCompiled) that ``sql`` may read: a column
+    named in it, or a star, over a table it reads (by name: a conservative over-approximation)."""
+    import sqlglot
+
+    tree = sqlglot.parse_one(sql, read=dialect)
+    tables = {t.name.lower() for t in tree.find_all(exp.Table)}
+    names = {c.name.lower() for c in tree.find_all(exp.Column)}
+    star = tree.find(exp.Star) is not None
+    return [f"{n.table}.{n.column}" for n in items
+            if n.table in tables and (n.column is None or star or n.column.lower() in names)]
+
+
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 

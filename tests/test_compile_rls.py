@@ -21,13 +21,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import sqlglot
-from sqlglot import exp
-
 from govern import Governor
 from govern.audit import AuditTrail
 from govern.bundle import load_bundle
-from govern.compile_rls import compile_rls
+from govern.compile_rls import compile_rls, reads_not_compiled
 from govern.demo.questions import QUESTIONS
 from govern.errors import QueryDenied
 from tests.conftest import POLICIES, ROOT, TEST_HASH_KEY, connect_postgres_or_skip
@@ -76,16 +73,6 @@ def world(tmp_path_factory, demo_db_path):
         conn.close()
 
 
-def _touches(sql: str, not_compiled) -> list[str]:
-    """The not-compiled (table, column)s this query may read: a named column, or a star over the table."""
-    tree = sqlglot.parse_one(sql, read="postgres")
-    tables = {t.name.lower() for t in tree.find_all(exp.Table)}
-    names = {c.name.lower() for c in tree.find_all(exp.Column)}
-    star = any(True for _ in tree.find_all(exp.Star))
-    return [f"{n.table}.{n.column}" for n in not_compiled
-            if n.table in tables and (n.column is None or star or n.column.lower() in names)]
-
-
 def _as_role(conn, compiled, pid: str, principal, sql: str, schema: str) -> list[tuple]:
     role = compiled.principals[pid]
     path = [compiled.view_schemas[role]] if role in compiled.view_schemas else []
@@ -110,7 +97,7 @@ def test_compiled_rls_returns_what_govern_returns(world):
             except QueryDenied:
                 counts["denied by govern"] += 1
                 continue
-            if _touches(sql, mine):
+            if reads_not_compiled(sql, mine):
                 counts["excluded: reads what is not compiled"] += 1
                 continue
             if cap and len(governed) >= cap:
