@@ -28,7 +28,8 @@ What cannot be compiled faithfully is listed by name (``Compiled.not_compiled``)
 and never approximated: the column is left out (revoked), not exposed:
 keyed-hash masks (the hash key would be written into the DDL), opaque handles
 and every free-text column (govern scans free text for PII in results, which a
-database view cannot), and attributes whose type is a list.
+database view cannot), and attributes of unknown or mixed types (a list is a
+JSON array in its setting, usable only as ``x IN (:principal.NAME)``, as in the bundle).
 
 The trust model: ``govern.<attr>`` settings are set by a trusted middle tier
 per session (``SET ROLE`` then ``set_config``); any session may set custom
@@ -110,22 +111,34 @@ def _pg_name(prefix: str, roles: tuple[str, ...]) -> str:
     return _SAFE.sub("_", f"{prefix}_{'__'.join(roles)}".lower())[:63]
 
 
+def _scalar_kind(value) -> str:
+    if isinstance(value, bool):
+        return "BOOLEAN"
+    if isinstance(value, int):
+        return "INT"
+    if isinstance(value, float):
+        return "DOUBLE PRECISION"
+    return "TEXT"
+
+
 def attribute_types(bundle) -> dict[str, str]:
-    """The SQL type of each principal attribute (from the named principals' values): INT, BOOLEAN, TEXT, or LIST."""
+    """The SQL type of each principal attribute, from the named principals' values: INT, BOOLEAN,
+    DOUBLE PRECISION, TEXT, ``LIST <scalar type>``; ``MIXED`` (not compiled) when they disagree."""
     kinds: dict[str, str] = {}
     for principal in bundle.principals.values():
         for name, value in principal.attributes.items():
-            if isinstance(value, bool):
-                kind = "BOOLEAN"
-            elif isinstance(value, int):
-                kind = "INT"
-            elif isinstance(value, (list, tuple, set, frozenset)):
-                kind = "LIST"
-            elif isinstance(value, float):
-                kind = "DOUBLE PRECISION"
+            if isinstance(value, (list, tuple, set, frozenset)):
+                elements = {_scalar_kind(v) for v in value}
+                if not elements:
+                    kinds.setdefault(name, "LIST")  # an empty list says nothing of the element type
+                    continue
+                kind = "LIST " + elements.pop() if len(elements) == 1 else "MIXED"
+                if kinds.get(name) == "LIST":
+                    kinds[name] = kind
+                    continue
             else:
-                kind = "TEXT"
-            kinds[name] = kind if kinds.get(name, kind) == kind else "LIST"  # conflicting kinds: not compiled
+                kind = _scalar_kind(value)
+            kinds[name] = kind if kinds.get(name, kind) == kind else "MIXED"
     return kinds
 
 
@@ -135,12 +148,23 @@ def _setting(name: str, kind: str) -> exp.Expression:
 
 
 def _settings(node: exp.Expression, kinds: dict[str, str]) -> list[str]:
-    """Principal placeholders in ``node`` replaced in place; the names that cannot be (unknown or list-typed)."""
+    """Principal placeholders in ``node`` replaced in place; the names that cannot be (unknown, of mixed
+    types, or a list used other than as ``x IN (:principal.NAME)``). A list attribute's setting is a
+    JSON array (``'["EU", "NA"]'``), read with ``jsonb_array_elements_text``."""
     bad = []
     for dot, name in principal_placeholders(node):
         kind = kinds.get(name)
-        if kind in (None, "LIST"):
+        if kind is None or kind in ("MIXED", "LIST"):
             bad.append(name)
+            continue
+        if kind.startswith("LIST "):
+            parent = dot.parent
+            if not isinstance(parent, exp.In) or dot.arg_key != "expressions" or len(parent.expressions) != 1:
+                bad.append(name)
+                continue
+            setting = f"CAST(current_setting('{SETTING_PREFIX}{name}') AS JSONB)"
+            parent.set("expressions", None)  # raw text: a Var, not a subquery (no key-set function for it)
+            parent.set("query", exp.Var(this=f"(SELECT CAST(v AS {kind[5:]}) FROM jsonb_array_elements_text({setting}) AS t(v))"))
             continue
         dot.replace(_setting(name, kind))
     return bad
@@ -209,7 +233,7 @@ def compile_rls(bundle, schema: str = "public", prefix: str = "govern") -> Compi
             if bad:
                 out.not_compiled.append(NotCompiled(pg_role, table.name, None,
                                                     f"principal attribute(s) {', '.join(sorted(set(bad)))} "
-                                                    "unknown or list-valued (no setting type)"))
+                                                    "of unknown or mixed type, or a list used other than as IN (:principal.NAME)"))
                 continue
             _reschema(predicate, schema)
             _reschema(select, schema)
