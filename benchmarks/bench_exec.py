@@ -307,7 +307,8 @@ class Runner:
                 self.conn.execute(f'SET ROLE "{role}"')
                 self.conn.execute(f"SET search_path TO {self.paths.get(role, self.schema)}")
                 for name, value in (settings or {}).items():
-                    self.conn.execute(f"SELECT set_config('govern.{name}', %s, false)", [str(value)])
+                    self.conn.execute(f"SELECT set_config('govern.{name}', %s, false)",
+                                      [json.dumps(value) if isinstance(value, list) else str(value)])
             try:
                 cur = psycopg.RawCursor(self.conn)
                 t = time.perf_counter()
@@ -329,7 +330,8 @@ class Runner:
                 self.conn.execute(f'SET ROLE "{role}"')
                 self.conn.execute(f"SET search_path TO {self.paths.get(role, self.schema)}")
                 for name, value in (settings or {}).items():
-                    self.conn.execute(f"SELECT set_config('govern.{name}', %s, false)", [str(value)])
+                    self.conn.execute(f"SELECT set_config('govern.{name}', %s, false)",
+                                      [json.dumps(value) if isinstance(value, list) else str(value)])
             try:
                 cur = psycopg.RawCursor(self.conn)
                 # a generic plan for $1 would differ from the custom plan the query gets: inline the key

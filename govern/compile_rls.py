@@ -77,7 +77,7 @@ class Compiled:
 
     def ddl(self) -> str:
         head = ["-- govern compile --target postgres-rls: apply as a superuser (or a BYPASSRLS owner).",
-                "-- Principal attributes: SET ROLE <role>; SELECT set_config('govern.<attr>', <value>, false);",
+                "-- Principal attributes: SET ROLE <role>; SELECT set_config('govern.<attr>', <value>, false); a list as a JSON array",
                 "-- then SET search_path = <role schema>, <schema> (masking views first)."]
         if self.not_compiled:
             head.append("-- Not compiled (left out, not exposed):")
