@@ -21,6 +21,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from govern import Governor
 from govern.audit import AuditTrail
 from govern.bundle import load_bundle
@@ -73,8 +75,8 @@ def world(tmp_path_factory, demo_db_path):
         conn.close()
 
 
-def _as_role(conn, compiled, pid: str, principal, sql: str, schema: str) -> list[tuple]:
-    role = compiled.principals[pid]
+def _as_role(conn, compiled, pid: str | None, principal, sql: str, schema: str, role: str | None = None) -> list[tuple]:
+    role = role or compiled.principals[pid]
     path = [compiled.view_schemas[role]] if role in compiled.view_schemas else []
     with conn.transaction():
         conn.execute(f'SET LOCAL ROLE "{role}"')
@@ -250,3 +252,29 @@ def test_corpus_queries_under_compiled_rls(tmp_path):
         print("  ", item)
     assert not differing
     assert counts["equal"] >= 300
+
+
+_ROLE = st.sampled_from(["sales_rep", "sales_lead", "support_agent", "support_lead", "auditor"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(role=_ROLE, region=st.sampled_from(["EU", "NA", "APAC", "LATAM", "XX"]),
+       tenant=st.sampled_from(["acme", "globex", "initech", "none"]), employee_id=st.integers(0, 45),
+       sql=st.sampled_from(QUERIES))
+def test_any_principal_of_a_bundle_role_sees_the_same_rows(world, role, region, tenant, employee_id, sql):
+    """The class, not the five demo principals: any principal holding one bundle role, with any attribute
+    values (including ones that match no row), gets the same rows under the compiled RLS as from govern."""
+    from govern.principal import Principal
+
+    conn, gov, compiled, schema = world
+    principal = Principal("h", [role], {"region": region, "tenant": tenant, "employee_id": employee_id})
+    pg_role = next(r for r, roles in compiled.roles.items() if roles == (role,))
+    try:
+        governed = gov.execute(conn, sql, principal, dialect="postgres").rows
+    except QueryDenied:
+        return
+    cap = gov.bundle.rules.limits.max_rows
+    if reads_not_compiled(sql, [n for n in compiled.not_compiled if n.role == pg_role]) or len(governed) >= cap:
+        return
+    native = _as_role(conn, compiled, None, principal, sql, schema, role=pg_role)
+    assert Counter(map(repr, native)) == Counter(map(repr, governed)), (role, region, tenant, employee_id, sql)
