@@ -19,10 +19,12 @@ hand-written
     the WHERE of its block, or the ON of a LEFT JOIN) and the same masks as
     expressions in place of the masked columns;
 native RLS (PostgreSQL only)
-    the query with the same masks, run as a non-superuser role per principal
-    under ``CREATE POLICY`` policies equivalent to the bundle (row filters and
-    entity scopes; principal attributes read with ``current_setting``;
-    subqueries of a policy read the base tables, as the bundle's do).
+    the query as written, run as the principal's role under the DDL
+    ``govern compile --target postgres-rls`` writes (govern.compile_rls:
+    ``CREATE POLICY`` per table and role set, principal attributes read with
+    ``current_setting('govern.NAME')``, semi-join key sets read through
+    SECURITY DEFINER functions, masking views where a mask applies); a case
+    that reads a column reported as not compiled has no such variant.
 
 It prints a line per case (times in ms, the ratios, and whether each plan uses
 an index, from EXPLAIN) and a summary: median and worst ratio and how many
@@ -67,10 +69,9 @@ sys.path.insert(0, str(ROOT))
 
 from govern import Governor  # noqa: E402
 from govern.audit import AuditTrail  # noqa: E402
+from govern.compile_rls import compile_rls, reads_not_compiled  # noqa: E402
 from govern.demo.dataset import TABLES, create_table_sql  # noqa: E402
 from govern.demo.questions import QUESTIONS  # noqa: E402
-from govern.sql.binding import principal_placeholders  # noqa: E402
-from govern.sql.relation import row_predicate  # noqa: E402
 
 POLICIES = ROOT / "policies"
 PG_DSN = os.environ.get("GOVERN_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
@@ -277,59 +278,21 @@ def inline(sql: str, who: Principal, with_filters: bool, cap: int) -> str:
 
 # --------------------------------------------------------------------------- native RLS (PostgreSQL)
 
-def _setting(name: str, value) -> exp.Expression:
-    call = exp.Anonymous(this="current_setting", expressions=[exp.Literal.string(f"bench.{name}")])
-    if isinstance(value, bool):
-        return exp.Cast(this=call, to=exp.DataType.build("BOOLEAN"))
-    if isinstance(value, int):
-        return exp.Cast(this=call, to=exp.DataType.build("INT"))
-    return call
-
-
-def rls_setup(conn, gov: Governor, schema: str, principals: dict[str, Principal]) -> dict[str, str]:
-    """A login-less role per principal and one policy per (table, principal): the bundle's row
-    predicate for the principal's roles, attributes read with current_setting('bench.NAME'),
-    subqueries reading the base tables through views owned by the superuser (no RLS in them,
-    as the bundle's filter subqueries read the base tables)."""
-    bundle = gov.bundle
-    roles = {}
-    for table in TABLES:
-        conn.execute(f"CREATE VIEW {schema}.raw_{table.name} AS SELECT * FROM {schema}.{table.name}")
-    for pid, who in principals.items():
-        role = f"{schema}_{pid}"
-        roles[pid] = role
-        conn.execute(f"CREATE ROLE {role} NOLOGIN NOSUPERUSER NOBYPASSRLS")
-        conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
-        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}")
-    for table in TABLES:
-        policy = bundle.table_policy(table.name)
-        if not policy.filters and not policy.entities:
-            continue
-        conn.execute(f"ALTER TABLE {schema}.{table.name} ENABLE ROW LEVEL SECURITY")
-        for pid, who in principals.items():
-            predicate, _ = row_predicate(policy, who.roles)
-            predicate = exp.true() if predicate is None else predicate
-            holder = exp.Paren(this=predicate.copy())
-            for node, name in principal_placeholders(holder):
-                node.replace(_setting(name, who.principal.attribute(name)))
-            for ref in list(holder.find_all(exp.Table)):
-                if not ref.alias:
-                    ref.set("alias", exp.TableAlias(this=exp.to_identifier(ref.name)))
-                ref.set("this", exp.to_identifier(f"raw_{ref.name}"))
-                ref.set("db", exp.to_identifier(schema))
-            for column in holder.find_all(exp.Column):  # the policy's own table is unqualified in USING
-                if column.table.lower() == table.name and column.find_ancestor(exp.Select) is None:
-                    column.set("table", None)
-            using = holder.sql(dialect="postgres")
-            conn.execute(f"CREATE POLICY {pid}_policy ON {schema}.{table.name} FOR SELECT TO {roles[pid]} USING {using}")
-    return roles
+def rls_setup(conn, gov: Governor, schema: str):
+    """The bundle compiled to PostgreSQL RLS (govern.compile_rls) and applied; the roles and view schemas
+    are named after the benchmark's schema, so cleanup can find them."""
+    compiled = compile_rls(gov.bundle, schema=schema, prefix=schema)
+    for statement in compiled.statements:
+        conn.execute(statement)
+    return compiled
 
 
 # --------------------------------------------------------------------------- timing
 
 class Runner:
-    def __init__(self, engine: str, conn, schema: str):
+    def __init__(self, engine: str, conn, schema: str, paths: dict[str, str] | None = None):
         self.engine, self.conn, self.schema = engine, conn, schema
+        self.paths = paths or {}  # RLS role -> its search_path (its masking views first)
 
     def run(self, sql: str, params: list, role: str | None = None, settings: dict | None = None) -> float:
         return self._run(sql, params, role, settings)[0]
@@ -341,18 +304,21 @@ class Runner:
         if self.engine == "postgres":
             import psycopg
             if role:
-                self.conn.execute(f"SET ROLE {role}")
+                self.conn.execute(f'SET ROLE "{role}"')
+                self.conn.execute(f"SET search_path TO {self.paths.get(role, self.schema)}")
                 for name, value in (settings or {}).items():
-                    self.conn.execute(f"SELECT set_config('bench.{name}', %s, false)", [str(value)])
+                    self.conn.execute(f"SELECT set_config('govern.{name}', %s, false)",
+                                      [json.dumps(value) if isinstance(value, list) else str(value)])
             try:
                 cur = psycopg.RawCursor(self.conn)
                 t = time.perf_counter()
-                cur.execute(sql, params or None)
+                cur.execute(sql, params or None, prepare=False)  # one text, other relations per role (search_path)
                 rows = cur.fetchall()
                 return time.perf_counter() - t, rows
             finally:
                 if role:
                     self.conn.execute("RESET ROLE")
+                    self.conn.execute(f"SET search_path TO {self.schema}")
         t = time.perf_counter()
         rows = self.conn.execute(sql, params or None).fetchall()
         return time.perf_counter() - t, rows
@@ -361,9 +327,11 @@ class Runner:
         if self.engine == "postgres":
             import psycopg
             if role:
-                self.conn.execute(f"SET ROLE {role}")
+                self.conn.execute(f'SET ROLE "{role}"')
+                self.conn.execute(f"SET search_path TO {self.paths.get(role, self.schema)}")
                 for name, value in (settings or {}).items():
-                    self.conn.execute(f"SELECT set_config('bench.{name}', %s, false)", [str(value)])
+                    self.conn.execute(f"SELECT set_config('govern.{name}', %s, false)",
+                                      [json.dumps(value) if isinstance(value, list) else str(value)])
             try:
                 cur = psycopg.RawCursor(self.conn)
                 # a generic plan for $1 would differ from the custom plan the query gets: inline the key
@@ -373,6 +341,7 @@ class Runner:
             finally:
                 if role:
                     self.conn.execute("RESET ROLE")
+                    self.conn.execute(f"SET search_path TO {self.schema}")
             return bool(re.search(r"Index (Only )?Scan|Bitmap Index Scan", plan))
         plan = "\n".join(str(r[-1]) for r in self.conn.execute("EXPLAIN " + sql, params or None).fetchall())
         return "Index Scan" in plan or "INDEX_SCAN" in plan
@@ -421,11 +390,19 @@ def bench(argv: list[str] | None = None) -> list[dict]:
         cases = [s for s in shapes(n) if not args.shapes or any(s[0].startswith(p) for p in args.shapes.split(","))]
         for engine in args.engines.split(","):
             conn = connect(engine)
+            rls_roles: list[str] = []
             t0 = time.perf_counter()
             try:
                 build(conn, engine, schema, n)
                 principals = {pid: Principal(gov, pid, engine) for pid in pids}
-                roles = rls_setup(conn, gov, schema, principals) if engine == "postgres" else {}
+                compiled = rls_setup(conn, gov, schema) if engine == "postgres" else None
+                if compiled is not None:
+                    rls_roles = list(compiled.roles)
+                roles = {pid: compiled.principals[pid] for pid in pids} if compiled is not None else {}
+                paths = {}
+                for r in rls_roles:  # the role's masking views first, then the tables
+                    views = compiled.view_schemas.get(r)
+                    paths[r] = f'"{views}", {schema}' if views else schema
                 if engine == "postgres":
                     conn.execute(f"SET statement_timeout = {int(args.timeout * 1000)}")
                     conn.execute(f"SET search_path TO {schema}")
@@ -433,17 +410,18 @@ def bench(argv: list[str] | None = None) -> list[dict]:
                     conn.execute(f"SET threads = {args.duckdb_threads}")
                     conn.execute(f"USE memory.{schema}")
                 print(f"\n{engine}: built in {time.perf_counter() - t0:.1f} s")
-                results += run_engine(Runner(engine, conn, schema), gov, principals, roles, cases, cap, args)
+                results += run_engine(Runner(engine, conn, schema, paths), gov, principals, roles, cases, cap, args,
+                                      compiled)
             finally:
                 if not (args.keep and engine == "postgres"):
-                    cleanup(conn, engine, schema, pids)
+                    cleanup(conn, engine, schema, rls_roles)
                 conn.close()
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     return results
 
 
-def run_engine(runner: Runner, gov: Governor, principals, roles, cases, cap, args) -> list[dict]:
+def run_engine(runner: Runner, gov: Governor, principals, roles, cases, cap, args, compiled=None) -> list[dict]:
     engine = runner.engine
     out = []
     header = f"{'principal':9} {'shape':44} {'gov ms':>9} {'hand ms':>9} {'rls ms':>9} {'g/hand':>7} {'g/rls':>7}  index g/h/r"
@@ -458,9 +436,12 @@ def run_engine(runner: Runner, gov: Governor, principals, roles, cases, cap, arg
             variants = {"governed": (decision.sql, list(decision.params or []), None)}
             hand = inline(sql, who, True, cap)
             variants["hand"] = (hand, [HASH_KEY] if "$1" in hand else [], None)
-            if engine == "postgres":
-                rls = inline(sql, who, False, cap)
-                variants["rls"] = (rls, [HASH_KEY] if "$1" in rls else [], roles[pid])
+            mine = [n for n in compiled.not_compiled if n.role == roles[pid]] if compiled is not None else []
+            if engine == "postgres" and not reads_not_compiled(sql, mine):
+                tree = sqlglot.parse_one(sql, read="postgres")
+                if tree.args.get("limit") is None:
+                    tree.set("limit", exp.Limit(expression=exp.Literal.number(cap)))
+                variants["rls"] = (tree.sql(dialect="postgres"), [], roles[pid])
             if args.show_sql:
                 for v, (text, _, _) in variants.items():
                     print(f"  -- {v}: {text}")
@@ -527,12 +508,13 @@ def summary(results: list[dict]) -> None:
           + "".join(f"\n  {r['engine']} {r['principal']} {r['shape']}" for r in lost))
 
 
-def cleanup(conn, engine: str, schema: str, pids) -> None:
+def cleanup(conn, engine: str, schema: str, rls_roles) -> None:
     try:
         conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         if engine == "postgres":
-            for pid in pids:
-                conn.execute(f"DROP ROLE IF EXISTS {schema}_{pid}")
+            for role in rls_roles:  # each compiled role, and its schema of masking views
+                conn.execute(f'DROP SCHEMA IF EXISTS "{role}" CASCADE')
+                conn.execute(f'DROP ROLE IF EXISTS "{role}"')
     except Exception as error:
         print(f"cleanup of {schema} failed: {error}", file=sys.stderr)
 

@@ -2,7 +2,7 @@
 
 One module per command group: ``check`` (govern check), ``demo`` (govern demo),
 ``audit`` (govern audit ...), ``policy`` (govern policy ..., govern explain);
-``catalog`` (govern catalog classify); ``serve`` (govern serve, govern token --dev); ``mcp`` (govern mcp);
+``catalog`` (govern catalog classify); ``serve`` (govern serve, govern token --dev); ``mcp`` (govern mcp); ``compile`` (govern compile);
 ``args`` holds the argument helpers they share.
 """
 
@@ -13,6 +13,7 @@ import sys
 
 from govern.cli import audit as cli_audit
 from govern.cli import catalog as cli_catalog
+from govern.cli import compile as cli_compile
 from govern.cli import mcp as cli_mcp
 from govern.cli import check, demo
 from govern.cli import policy as cli_policy
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_catalog.register(sub)  # `govern catalog classify`
     cli_serve.register(sub)  # `govern serve`, `govern token --dev`
     cli_mcp.register(sub)  # `govern mcp`: the MCP server (govern.mcp_server)
+    cli_compile.register(sub)  # `govern compile --target postgres-rls` (govern.compile_rls)
     return parser
 
 
