@@ -18,10 +18,10 @@ from govern.bundle import Bundle, Catalog, load_bundle
 from govern.bundle.attributes import validate_principal
 from govern.connections import cursor_for, database_message, dialect_of
 from govern.errors import Denied, InvalidPrincipal, PolicyLoadError, QueryDenied, QueryFailed
-from govern.sql.masks import POSITIONAL_PARAMETER_DIALECTS
 from govern.principal import Principal
 from govern.sql.cost import CostExceeded, check_cost
 from govern.sql.decision import SqlContext, SqlDecision
+from govern.sql.masks import POSITIONAL_PARAMETER_DIALECTS
 from govern.sql.pipeline import govern_sql
 
 if TYPE_CHECKING:  # the engine loads Presidio and spaCy: imported in pii_engine, on first use
@@ -29,7 +29,6 @@ if TYPE_CHECKING:  # the engine loads Presidio and spaCy: imported in pii_engine
 
 log = logging.getLogger("govern")
 
-DEFAULT_AUDIT_PATH = None  # no default: audit_location() says where, or refuses
 AUDIT_PATH_ENV = "GOVERN_AUDIT_PATH"
 GOVERN_PRINCIPAL = {"id": "govern", "roles": [], "tenant": None}
 UNCLASSIFIED_NOTE = ("the catalog is not classified (introspected, no column has a PII type): every string value in "
@@ -68,7 +67,7 @@ class Governor:
         # resolved by this governor, right after the query that produced them.
         self._handle_secret = secrets.token_hex(32)
         self._verifier = None  # (bundle, TokenVerifier of its identity.yaml), built on first use
-        self.audit = audit if audit is not None else AuditTrail.to_file(os.environ.get("GOVERN_AUDIT_PATH", DEFAULT_AUDIT_PATH))
+        self.audit = audit
         # The first load is audited like a reload: a reviewer sees which bundle was in force from the start.
         self.audit.record(action="policy_load", principal=GOVERN_PRINCIPAL, decision="allow", reasons=["loaded"],
                           bundle_hash=bundle.content_hash, input_text=str(bundle.path))
