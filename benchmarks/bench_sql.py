@@ -145,7 +145,7 @@ def pass_times(gov: Governor, sql: str, who, dialect: str, repeat: int) -> dict[
         decision = gov._decision(ctx, reasons)
         runs["decision (SqlDecision)"].append(time.perf_counter_ns() - start)
         start = time.perf_counter_ns()
-        gov.audit.record(action="check_sql", **gov._sql_record(ctx, decision, time.perf_counter(), None))
+        gov._audit_sql("check_sql", ctx, decision, time.perf_counter(), None)
         runs["audit record (null sink)"].append(time.perf_counter_ns() - start)
     return {name: statistics.median(times) for name, times in runs.items() if times}
 

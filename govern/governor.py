@@ -180,8 +180,7 @@ class Governor:
         principal = _as_principal(principal)
         ctx, reasons = self._govern(sql, principal, dialect)
         decision = self._decision(ctx, reasons)
-        record = self.audit.record(action="check_sql", **self._sql_record(ctx, decision, started, correlation_id))
-        return decision.model_copy(update={"audit_id": record.event_id})
+        return decision.model_copy(update={"audit_id": self._audit_sql("check_sql", ctx, decision, started, correlation_id)})
 
     def execute(self, conn: Any, sql: str, principal: Principal | dict, dialect: str | None = None, *, correlation_id: str | None = None) -> QueryResult:
         """Govern ``sql``, run it over a DB-API connection (DuckDB, psycopg 3, sqlite3, PyMySQL) or a SparkSession and mask free text in the rows.
@@ -196,8 +195,7 @@ class Governor:
         ctx, reasons = self._govern(sql, principal, dialect or dialect_of(conn))
         decision = self._decision(ctx, reasons)
         if not decision.allowed:
-            record = self.audit.record(action="execute", **self._sql_record(ctx, decision, started, correlation_id))
-            raise QueryDenied(decision.model_copy(update={"audit_id": record.event_id}))
+            raise QueryDenied(decision.model_copy(update={"audit_id": self._audit_sql("execute", ctx, decision, started, correlation_id)}))
         try:
             cursor = cursor_for(conn, decision.dialect, bool(decision.params))
             check_cost(cursor, decision.dialect, decision.sql, decision.params, ctx.bundle.rules.limits.max_cost)
@@ -206,33 +204,30 @@ class Governor:
             rows = [tuple(r) for r in cursor.fetchall()]
         except CostExceeded as over:  # PostgreSQL's estimate is above limits.max_cost: denied before it runs
             decision = decision.model_copy(update={"allowed": False, "sql": None, "params": [], "reasons": [over.reason]})
-            record = self.audit.record(action="execute", **self._sql_record(ctx, decision, started, correlation_id))
-            raise QueryDenied(decision.model_copy(update={"audit_id": record.event_id})) from None
+            raise QueryDenied(decision.model_copy(update={"audit_id": self._audit_sql("execute", ctx, decision, started, correlation_id)})) from None
         except Exception as err:
             # A database message can quote the data it failed on (a cast error quotes the whole
             # value) and the governed SQL: keep its kind only (connections.database_message),
             # masked like result text, before anyone sees it or it is recorded.
             message = self.pii_engine(ctx.bundle).mask(database_message(err),
                                                        reveal=self.revealed_types(principal, ctx.bundle)).text
-            record = self.audit.record(action="execute", error=message,
-                                       **self._sql_record(ctx, decision, started, correlation_id))
-            raise QueryFailed(decision.model_copy(update={"audit_id": record.event_id}), message) from None
+            audit_id = self._audit_sql("execute", ctx, decision, started, correlation_id, error=message)
+            raise QueryFailed(decision.model_copy(update={"audit_id": audit_id}), message) from None
         try:
             rows, pii, needs_review = self._resolve_handles(ctx, rows, conn)
             if ctx.bundle.unclassified:
                 rows, more, review = self._scan_all_strings(ctx, rows, conn)
                 pii, needs_review = _sum_counts([pii, more]), needs_review or review
         except Exception as err:  # the text could not be fetched or masked: withhold the rows, never show them raw
-            record = self.audit.record(action="execute", error=f"free text could not be resolved ({type(err).__name__})",
-                                       **self._sql_record(ctx, decision, started, correlation_id))
-            raise QueryFailed(decision.model_copy(update={"audit_id": record.event_id}),
+            audit_id = self._audit_sql("execute", ctx, decision, started, correlation_id,
+                                       error=f"free text could not be resolved ({type(err).__name__})")
+            raise QueryFailed(decision.model_copy(update={"audit_id": audit_id}),
                               f"free text could not be shown masked ({type(err).__name__}); no rows returned") from None
-        fields = self._sql_record(ctx, decision, started, correlation_id)
-        fields.update(decision="mask" if pii else "rewrite", rows=len(rows), pii=pii, columns_shown=columns)
+        more: dict[str, Any] = dict(decision="mask" if pii else "rewrite", rows=len(rows), pii=pii, columns_shown=columns)
         if needs_review:
-            fields["reasons"] = ["PII found below the confidence threshold was masked; rows need review"]
-        record = self.audit.record(action="execute", **fields)
-        return QueryResult(columns, rows, decision.model_copy(update={"audit_id": record.event_id}), pii, needs_review)
+            more["reasons"] = ["PII found below the confidence threshold was masked; rows need review"]
+        audit_id = self._audit_sql("execute", ctx, decision, started, correlation_id, **more)
+        return QueryResult(columns, rows, decision.model_copy(update={"audit_id": audit_id}), pii, needs_review)
 
     def cursor(self, conn: Any, dialect: str | None = None):
         """A cursor of your own DB-API connection that runs governed SQL with its parameters, as is.
@@ -300,6 +295,16 @@ class Governor:
             notes=[UNCLASSIFIED_NOTE] if ctx.bundle.unclassified else [],
         )
 
+    def _audit_sql(self, action: str, ctx: SqlContext, outcome: SqlDecision, started: float,
+                   correlation_id: str | None, /, **more: Any) -> str:
+        """Record a SQL decision (``_sql_record``'s fields, then ``more``); returns its event id.
+        On a trail whose sink keeps nothing (``AuditTrail.keeps_records``) no record is built."""
+        if not self.audit.keeps_records:
+            return self.audit.skip()
+        fields = self._sql_record(ctx, outcome, started, correlation_id)
+        fields.update(more)
+        return self.audit.record(action=action, **fields).event_id
+
     def _sql_record(self, ctx: SqlContext, decision: SqlDecision, started: float, correlation_id: str | None) -> dict:
         """Audit fields of a SQL decision (the hash key in params is never among them).
 
@@ -317,7 +322,9 @@ class Governor:
             if key:
                 extra["input_digest"] = hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
             extra["sql_literals"] = "redacted"
-            text = redact_literals(text, ctx.dialect)
+            # the parse pass's tokens are the query's as it was sent (its text is recorded unchanged)
+            tokens = ctx.tokens if text is ctx.sql else None
+            text = redact_literals(text, ctx.dialect, tokens)
             governed = redact_generated(governed, ctx.dialect) if governed else governed
         return dict(
             principal=ctx.principal.summary(),

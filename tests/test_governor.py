@@ -23,6 +23,38 @@ def records(path):
     return rs[1:]
 
 
+def test_a_sink_that_keeps_nothing_gets_no_sql_records_and_any_other_sink_gets_them_all():
+    """Records are built only for sinks that keep them (the null sink's check_sql skips the work);
+    a sink that does not say otherwise receives every decision, with the event id check_sql returns."""
+    from govern.audit import AuditTrail
+    from govern.audit.sinks import NullSink
+
+    class Keeping(NullSink):
+        keeps_records = True
+
+        def __init__(self):
+            super().__init__()
+            self.written = []
+
+        def write(self, line, record):
+            self.written.append(record)
+            return super().write(line, record)
+
+    null, keeping = AuditTrail.null(), AuditTrail(Keeping())
+    quiet = Governor.from_path(POLICIES, audit=null, hash_key=TEST_HASH_KEY)
+    loud = Governor.from_path(POLICIES, audit=keeping, hash_key=TEST_HASH_KEY)
+    head = null.head
+    eve = quiet.principal("eve")
+    for sql in ("SELECT id FROM customers WHERE id < 5", "SELECT national_id FROM customers"):
+        d = quiet.check_sql(sql, eve)
+        assert re.fullmatch(r"[0-9a-f]{32}", d.audit_id)
+        e = loud.check_sql(sql, eve)
+        assert keeping.sink.written[-1]["event_id"] == e.audit_id
+        assert keeping.sink.written[-1]["decision"] == ("rewrite" if e.allowed else "deny") and d.allowed == e.allowed
+    assert null.head == head  # nothing chained for the null sink
+    assert [r["action"] for r in keeping.sink.written] == ["policy_load", "check_sql", "check_sql"]
+
+
 def test_check_sql_writes_one_record_per_decision(gov, audit_path):
     eve = gov.principal("eve")
     allowed = gov.check_sql("SELECT id, email FROM customers WHERE id < 5", eve)

@@ -26,24 +26,34 @@ COMMENT = "/* comment withheld */"
 WITHHELD = "[SQL text withheld: it does not tokenize as {dialect}]"
 
 
-def redact_literals(sql: str, dialect: str = "duckdb") -> str:
-    """``sql`` with every literal replaced by ``?`` and every comment by a marker; layout otherwise kept."""
-    try:
-        tokens = Dialect.get_or_raise(dialect).tokenize(sql)
-    except Exception:  # noqa: BLE001 - unknown dialect or untokenizable text: withhold it all
-        return WITHHELD.format(dialect=dialect)
+def redact_literals(sql: str, dialect: str = "duckdb", tokens: list | None = None) -> str:
+    """``sql`` with every literal replaced by ``?`` and every comment by a marker; layout otherwise kept.
+
+    ``tokens``: ``sql``'s tokens in ``dialect`` when the caller has them already (the parse pass
+    keeps the ones it parsed), saving a second tokenization."""
+    if tokens is None:
+        try:
+            tokens = Dialect.get_or_raise(dialect).tokenize(sql)
+        except Exception:  # noqa: BLE001 - unknown dialect or untokenizable text: withhold it all
+            return WITHHELD.format(dialect=dialect)
     out: list[str] = []
+    append = out.append
     pos = 0
-    prev = None
+    prev_type, prev_end = None, -2
+    literals, number, parameter = LITERALS, TokenType.NUMBER, TokenType.PARAMETER
     for tok in tokens:
-        gap = sql[pos:tok.start]
-        out.append(gap if not gap.strip() else f" {COMMENT} ")
+        start, kind = tok.start, tok.token_type
+        if start != pos:  # the text between two tokens: whitespace, or a comment
+            gap = sql[pos:start]
+            append(gap if gap.isspace() else f" {COMMENT} ")
         # `$1` is a bind parameter's number (a placeholder, not data): kept, as the governed SQL's fast path keeps it
-        parameter = prev is not None and prev.token_type == TokenType.PARAMETER and prev.end + 1 == tok.start
-        literal = tok.token_type in LITERALS and not (parameter and tok.token_type == TokenType.NUMBER)
-        out.append(PLACEHOLDER if literal else sql[tok.start:tok.end + 1])
-        pos = tok.end + 1
-        prev = tok
+        if kind in literals and not (kind is number and prev_type is parameter and prev_end + 1 == start):
+            append(PLACEHOLDER)
+        else:
+            append(sql[start:tok.end + 1])
+        pos = prev_end = tok.end
+        pos += 1
+        prev_type = kind
     tail = sql[pos:]
     out.append(tail if not tail.strip() else f" {COMMENT}")
     return "".join(out)

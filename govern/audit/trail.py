@@ -161,6 +161,18 @@ class AuditTrail:
         return _as_model(rec)
 
     @property
+    def keeps_records(self) -> bool:
+        """False when the sink keeps nothing of a record (``NullSink``): a caller may then skip
+        building the record's fields and take an event id from ``skip``. A sink says so with a
+        ``keeps_records = False`` attribute; any other sink keeps what it is given."""
+        return getattr(self.sink, "keeps_records", True)
+
+    def skip(self) -> str:
+        """The event id of a decision this trail's sink would discard (``keeps_records`` False):
+        nothing is built or chained for it."""
+        return os.urandom(16).hex()
+
+    @property
     def head(self) -> tuple[int, str]:
         return self.sink.head
 

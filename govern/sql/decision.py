@@ -64,6 +64,7 @@ class SqlContext:
     handle_key: str | None = None  # the secret of opaque handles: the hash key, else the governor's own
     roles: frozenset[str] = frozenset()
     tree: exp.Expression | None = None
+    tokens: list | None = None  # the query's tokens, as parsed (sqlglot Tokens)
     references: list[TableRef] = field(default_factory=list)
     cte_references: list[exp.Table] = field(default_factory=list)
     cte_bindings: list[tuple[exp.Table, exp.CTE]] = field(default_factory=list)  # CTE reference -> its CTE

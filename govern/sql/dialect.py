@@ -32,13 +32,19 @@ _local = threading.local()
 
 def parse(sql: str, name: str) -> list[exp.Expression | None]:
     """``sqlglot.parse(sql, read=name)``, with this thread's tokenizer and parser for ``name``."""
+    return read(sql, name)[1]
+
+
+def read(sql: str, name: str) -> tuple[list, list[exp.Expression | None]]:
+    """``sql``'s tokens and its statements (``parse``): the tokens, which the parser only reads,
+    serve later steps that need them (the audit record's literal redaction) without tokenizing again."""
     tokenizer, parser = _reader(name)
     tokens = tokenizer.tokenize(sql)
     if name in MISREAD_OPERATORS and MISREAD_OPERATORS[name][0] in sql:
         _refuse_misread(tokens, name)
     if name in TRUNCATED_CALLS:
         _refuse_truncated(tokens, name)
-    return parser.parse(tokens, sql)
+    return tokens, parser.parse(tokens, sql)
 
 
 def tokenize(sql: str, name: str) -> list:

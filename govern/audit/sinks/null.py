@@ -1,4 +1,9 @@
-"""A sink that keeps the chain in memory and writes nothing (tests, dry runs)."""
+"""A sink that keeps the chain in memory and writes nothing (tests, dry runs, benchmarks).
+
+It declares ``keeps_records = False``: a caller that builds a record's fields only to have
+them written (the governor's SQL decisions) may skip that work (``AuditTrail.keeps_records``);
+``AuditTrail.record`` itself still runs the whole chain.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from ..model import GENESIS_HASH
 
 
 class NullSink:
+    keeps_records = False
+
     def __init__(self) -> None:
         self.head: tuple[int, str] = (0, GENESIS_HASH)
         self._lock = threading.Lock()

@@ -7,7 +7,7 @@ from sqlglot.errors import ParseError, TokenError
 from govern.errors import Denied
 from govern.sql.decision import SqlContext
 from govern.sql.dialect import UnsupportedOperator
-from govern.sql.dialect import parse as parse_sql
+from govern.sql.dialect import read
 
 
 def parse(ctx: SqlContext) -> None:
@@ -17,7 +17,8 @@ def parse(ctx: SqlContext) -> None:
                      "(limits.max_query_chars); simplify it or split it into several questions")
     _require_valid_unicode(ctx.sql)
     try:
-        statements = [s for s in parse_sql(ctx.sql, ctx.dialect) if s is not None]
+        tokens, parsed = read(ctx.sql, ctx.dialect)
+        statements = [s for s in parsed if s is not None]
     except (ParseError, TokenError) as err:
         raise Denied(f"could not parse the query as {ctx.dialect} SQL: {str(err).splitlines()[0]}") from None
     except UnsupportedOperator as err:
@@ -32,6 +33,7 @@ def parse(ctx: SqlContext) -> None:
         raise Denied(f"{len(statements)} statements were sent; send exactly one SELECT")
     _require_bounded_depth(statements[0])
     ctx.tree = statements[0]
+    ctx.tokens = tokens
 
 
 # sqlglot's scope analysis walks up from every column, so governing a left-deep chain of
