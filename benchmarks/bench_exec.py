@@ -33,7 +33,10 @@ hand-written <= 1.1). Queries a principal is denied are counted, not timed.
 Every variant caps rows at the bundle's ``max_rows`` as govern does, and the
 variants of a case must return the same rows (``ROWS DIFFER`` otherwise;
 tests/test_bench_exec.py runs this at a tiny scale). DuckDB runs on one thread
-unless ``--duckdb-threads`` says otherwise; ``--keep`` leaves the PostgreSQL
+unless ``--duckdb-threads`` says otherwise, PostgreSQL without parallel workers
+unless ``--pg-parallel-workers`` says otherwise (the same for every variant: on two
+cores, whether a plan starts workers follows the planner's row estimates, which a
+view or a function changes without changing the work); ``--keep`` leaves the PostgreSQL
 schema and roles in place to read plans.
 
     python benchmarks/bench_exec.py [--scale 1] [--repeat 5] [--engines postgres,duckdb]
@@ -375,6 +378,9 @@ def bench(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--timeout", type=float, default=60.0, help="statement timeout, seconds (PostgreSQL)")
     parser.add_argument("--duckdb-threads", type=int, default=1,
                         help="DuckDB worker threads (default 1: steadier timings on a shared machine)")
+    parser.add_argument("--pg-parallel-workers", type=int, default=0,
+                        help="PostgreSQL max_parallel_workers_per_gather (default 0, as DuckDB's one thread: on a "
+                             "2-core machine whether a plan starts workers is decided by estimates, not by governance)")
     parser.add_argument("--json", default=None, help="also write the cases to this file")
     parser.add_argument("--show-sql", action="store_true", help="print each variant's SQL")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema and roles (to read plans)")
@@ -405,6 +411,7 @@ def bench(argv: list[str] | None = None) -> list[dict]:
                     paths[r] = f'"{views}", {schema}' if views else schema
                 if engine == "postgres":
                     conn.execute(f"SET statement_timeout = {int(args.timeout * 1000)}")
+                    conn.execute(f"SET max_parallel_workers_per_gather = {int(args.pg_parallel_workers)}")
                     conn.execute(f"SET search_path TO {schema}")
                 else:
                     conn.execute(f"SET threads = {args.duckdb_threads}")
