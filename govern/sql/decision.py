@@ -65,6 +65,7 @@ class SqlContext:
     roles: frozenset[str] = frozenset()
     tree: exp.Expression | None = None
     tokens: list | None = None  # the query's tokens, as parsed (sqlglot Tokens)
+    nodes: list | None = None  # every node of the parsed tree in tree.walk() order (the parse pass's walk)
     references: list[TableRef] = field(default_factory=list)
     cte_references: list[exp.Table] = field(default_factory=list)
     cte_bindings: list[tuple[exp.Table, exp.CTE]] = field(default_factory=list)  # CTE reference -> its CTE

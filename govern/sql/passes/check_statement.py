@@ -35,7 +35,7 @@ def check_statement(ctx: SqlContext) -> None:
     allowed = ctx.bundle.functions(ctx.dialect)
     unfaithful = UNFAITHFUL.get(ctx.dialect, {})
     reasons: list[str] = []
-    for node in tree.walk():
+    for node in ctx.nodes if ctx.nodes is not None else tree.walk():
         if unfaithful and type(node) in unfaithful:
             reasons.append(f"{unfaithful[type(node)]}: not supported on {ctx.dialect}")
         if node.comments:

@@ -31,7 +31,7 @@ def parse(ctx: SqlContext) -> None:
         raise Denied("the query is empty")
     if len(statements) > 1:
         raise Denied(f"{len(statements)} statements were sent; send exactly one SELECT")
-    _require_bounded_depth(statements[0])
+    ctx.nodes = _require_bounded_depth(statements[0])
     ctx.tree = statements[0]
     ctx.tokens = tokens
 
@@ -42,21 +42,25 @@ def parse(ctx: SqlContext) -> None:
 MAX_DEPTH = 512
 
 
-def _require_bounded_depth(tree) -> None:
-    """Deny a tree deeper than MAX_DEPTH, level by level (a wide IN list is one level, cheaply)."""
+def _require_bounded_depth(tree) -> list:
+    """Deny a tree deeper than MAX_DEPTH, level by level (a wide IN list is one level, cheaply).
+
+    Returns every node of the tree in ``tree.walk()``'s order (breadth first, children in
+    argument order): the later passes that look at every node once take them from this list
+    instead of walking the tree again."""
+    nodes: list = []
     level, depth = [tree], 1
     while level:
         if depth > MAX_DEPTH:
             raise Denied(f"the query nests more than {MAX_DEPTH} levels deep (a long chain of operators or "
                          "subqueries); write long lists of alternatives as IN (...)")
-        following = []
+        nodes += level
+        following: list = []
+        extend = following.extend
         for node in level:
-            for value in node.args.values():
-                if isinstance(value, list):
-                    following.extend(v for v in value if hasattr(v, "args"))
-                elif hasattr(value, "args"):
-                    following.append(value)
+            extend(node.iter_expressions())
         level, depth = following, depth + 1
+    return nodes
 
 
 def _require_valid_unicode(sql: str) -> None:

@@ -32,7 +32,7 @@ CASE_INSENSITIVE_CTE_DIALECTS = frozenset({"mysql"})
 
 
 def resolve(ctx: SqlContext) -> None:
-    tables, ctes = normalize_and_collect(ctx.tree, ctx.sqlglot_dialect)
+    tables, ctes = normalize_and_collect(ctx.tree, ctx.sqlglot_dialect, ctx.nodes)
     reasons: list[str] = []
     bindings: list[tuple[exp.Table, exp.CTE]] = []
     for node in tables:
@@ -57,9 +57,11 @@ def resolve(ctx: SqlContext) -> None:
     _rename_shadowing_ctes(ctx, bindings, ctes)
 
 
-def normalize_and_collect(tree: exp.Expression, dialect: Dialect) -> tuple[list[exp.Table], list[exp.CTE]]:
+def normalize_and_collect(tree: exp.Expression, dialect: Dialect,
+                          nodes: list | None = None) -> tuple[list[exp.Table], list[exp.CTE]]:
     """sqlglot's normalize_identifiers on ``tree`` (in place), and its Table and CTE
-    nodes in breadth-first order (find_all's), all from one walk of the tree.
+    nodes in breadth-first order (find_all's), all from one walk of the tree
+    (``nodes``: the tree's nodes in walk order, when the caller has them).
 
     As in normalize_identifiers, a node marked case-sensitive (a
     ``/* sqlglot.meta case_sensitive */`` comment) keeps its identifiers and
@@ -69,13 +71,12 @@ def normalize_and_collect(tree: exp.Expression, dialect: Dialect) -> tuple[list[
     ctes: list[exp.CTE] = []
     identifiers: list[exp.Identifier] = []
     kept: list[exp.Expression] = []
-    for node in tree.walk():
-        if isinstance(node, exp.Identifier):
-            identifiers.append(node)
-        elif isinstance(node, exp.Table):
-            tables.append(node)
-        elif isinstance(node, exp.CTE):
-            ctes.append(node)
+    kinds = _KINDS
+    for node in nodes if nodes is not None else tree.walk():
+        cls = type(node)
+        kind = kinds[cls] if cls in kinds else kinds.setdefault(cls, _kind(cls))
+        if kind is not None:
+            (identifiers if kind is exp.Identifier else tables if kind is exp.Table else ctes).append(node)
         if node.meta_get("case_sensitive"):
             kept.append(node)
     skip = {id(n) for root in kept for n in root.walk()}
@@ -87,6 +88,17 @@ def normalize_and_collect(tree: exp.Expression, dialect: Dialect) -> tuple[list[
             continue  # already folded: the call would set the same name (most names are)
         dialect.normalize_identifier(identifier)  # sets the folded name in place
     return tables, ctes
+
+
+# The collected kind of each node class (a tree has many nodes but few classes).
+_KINDS: dict[type, type | None] = {}
+
+
+def _kind(cls: type) -> type | None:
+    for kind in (exp.Identifier, exp.Table, exp.CTE):
+        if issubclass(cls, kind):
+            return kind
+    return None
 
 
 def _folds_to_lower(dialect: Dialect) -> bool:

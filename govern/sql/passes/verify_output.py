@@ -174,19 +174,79 @@ def tokens_vouch(sql: str, tree: exp.Expression, dialect: str) -> bool:
         for value in node.args.values():
             if type(value) is str and not raw_ok(value):
                 return False
+    read = quoted_pieces(sql, dialect)
+    if read is None:
+        read = token_pieces(sql, dialect)
+        if read is None:
+            return False
+    seen_strings, seen_quoted = read
+    return (all(seen_strings.get(v, 0) == n for v, n in strings.items())
+            and all(seen_quoted.get(v, 0) == n for v, n in quoted.items()))
+
+
+def token_pieces(sql: str, dialect: str) -> tuple[dict[str, int], dict[str, int]] | None:
+    """The string literals and quoted identifiers of ``sql`` as the dialect's tokenizer reads them
+    (value -> count); None when a comment, semicolon, parameter or unusual string token shows."""
     try:
         tokens = tokenize(sql, dialect)
     except Exception:  # noqa: BLE001 - the parse back reports it
-        return False
+        return None
     seen_strings: dict[str, int] = {}
     seen_quoted: dict[str, int] = {}
     for token in tokens:
         kind = token.token_type.name
         if token.comments or kind in _UNUSUAL:
-            return False
+            return None
         if kind == "STRING":
             seen_strings[token.text] = seen_strings.get(token.text, 0) + 1
         elif kind == "IDENTIFIER":
             seen_quoted[token.text] = seen_quoted.get(token.text, 0) + 1
-    return (all(seen_strings.get(v, 0) == n for v, n in strings.items())
-            and all(seen_quoted.get(v, 0) == n for v, n in quoted.items()))
+    return seen_strings, seen_quoted
+
+
+# The generator's own quoting for these dialects: strings '...' with '' as the only escape,
+# identifiers "..." with "" as the only escape (audit/sql_text.py's fast path relies on the same).
+QUOTING_DIALECTS = frozenset({"duckdb", "postgres", "sqlite"})
+_PIECE = re.compile(r"""'((?:[^'\\]|'')*)'|"((?:[^"\\]|"")*)"|([^'"]+)""")
+# Text between the quoted pieces that every one of those engines and sqlglot's tokenizers read
+# alike, with no comment, statement separator, parameter, placeholder or special string prefix:
+# words, numbers, whitespace, punctuation and operators, `::` but no lone `:`.
+_PLAIN_BETWEEN = re.compile(r"(?:[A-Za-z0-9_\s(),.*+/<>=!%|^~-]|::|&(?!&))*")
+
+
+def quoted_pieces(sql: str, dialect: str) -> tuple[dict[str, int], dict[str, int]] | None:
+    """``token_pieces`` without the tokenizer, for text in the generator's plain form (a regex
+    pass, a tenth of the time): the string literals and quoted identifiers of ``sql`` (value ->
+    count). None ("read it with the tokenizer") unless ``dialect`` quotes as QUOTING_DIALECTS do,
+    no quoted piece holds a backslash (where readings of escapes differ), every quote is closed,
+    no piece touches another or follows a letter, digit or ``&`` (E'', X'', U&"" prefixes), and
+    all text between pieces is plain (_PLAIN_BETWEEN, no ``--`` or ``/*``). Under those
+    conditions sqlglot's tokenizer reads the same pieces (tests/test_output_tokens.py)."""
+    if dialect not in QUOTING_DIALECTS:
+        return None
+    strings: dict[str, int] = {}
+    quoted: dict[str, int] = {}
+    end = 0
+    plain = _PLAIN_BETWEEN.fullmatch
+    for match in _PIECE.finditer(sql):
+        if match.start() != end:
+            return None  # an unclosed quote, or a backslash inside quotes
+        end = match.end()
+        between = match.group(3)
+        if between is not None:
+            if not plain(between) or "--" in between or "/*" in between:
+                return None
+            continue
+        before = sql[match.start() - 1] if match.start() else " "
+        if before.isalnum() or before in "_&'\"":
+            return None
+        text = match.group(1)
+        if text is not None:
+            text = text.replace("''", "'")
+            strings[text] = strings.get(text, 0) + 1
+        else:
+            text = match.group(2).replace('""', '"')
+            quoted[text] = quoted.get(text, 0) + 1
+    if end != len(sql):
+        return None
+    return strings, quoted
