@@ -281,10 +281,11 @@ class Governor:
 
     def _decision(self, ctx: SqlContext, reasons: list[str]) -> SqlDecision:
         allowed = not reasons
-        return SqlDecision(
+        # model_construct: every field is built here with its declared type (validation would only copy it)
+        return SqlDecision.model_construct(
             allowed=allowed,
             sql=ctx.governed_sql if allowed else None,
-            reasons=reasons,
+            reasons=[str(reason) for reason in reasons],
             policies=list(ctx.policies),
             tables=list(ctx.tables),
             columns=sorted(ctx.columns),

@@ -96,9 +96,12 @@ def columns_needed(ctx: SqlContext) -> dict[int, frozenset[str]] | None:
     hash or handle that nothing reads. None (every permitted column) when the query has a NATURAL
     join, whose join columns are the columns the two relations have in common, or a join USING
     columns (the resolver does not count them as read: pruned, the join would not bind)."""
-    if ctx.analysis is None or any((j.args.get("method") or "").upper() == "NATURAL" or j.args.get("using")
-                                   for j in ctx.tree.find_all(exp.Join)):
+    if ctx.analysis is None:
         return None
+    # the joins are the parsed query's (ctx.nodes, when the parse pass listed them: no pass adds one)
+    for node in ctx.nodes if ctx.nodes is not None else ctx.tree.find_all(exp.Join):
+        if isinstance(node, exp.Join) and ((node.args.get("method") or "").upper() == "NATURAL" or node.args.get("using")):
+            return None
     needed: dict[int, set[str]] = {i: set() for i in range(len(ctx.references))}
     for ref, column in ctx.analysis.reads:
         needed.setdefault(ref, set()).add(column)
