@@ -52,6 +52,23 @@ def tokenize(sql: str, name: str) -> list:
     return _reader(name)[0].tokenize(sql)
 
 
+def generate(tree: exp.Expression, name: str) -> str:
+    """``tree.sql(dialect=name, comments=False, copy=False)`` with this thread's generator for ``name``.
+
+    Comments are never emitted; the tree is generated in place (sqlglot's generator may change
+    it: the caller's tree is its own and is not generated twice). A Generator keeps only its
+    settings between calls (Generator.generate resets its messages)."""
+    writers = getattr(_local, "writers", None)
+    if writers is None:
+        writers = _local.writers = {}
+    writer = writers.get(name)
+    if writer is None:
+        if len(writers) >= MAX_READERS:
+            writers.clear()
+        writer = writers[name] = sqlglot_dialect(name).generator(comments=False)
+    return writer.generate(tree, copy=False)
+
+
 def _reader(name: str):
     readers = getattr(_local, "readers", None)
     if readers is None:

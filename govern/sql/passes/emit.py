@@ -26,6 +26,7 @@ from sqlglot import exp
 
 from govern.errors import Denied
 from govern.sql.decision import SqlContext
+from govern.sql.dialect import generate
 from govern.sql.portable import portable
 
 # The same settings render governed relations (relation.render). copy=False: the tree
@@ -43,7 +44,7 @@ def emit(ctx: SqlContext) -> None:
         # A table again, named by the marker: a plain name parses back cheaper than a
         # subquery, and verify_output counts it as the table read it stands for.
         place.replace(exp.Table(this=exp.to_identifier(f"{prefix}{index}_"), alias=place.args.get("alias")))
-    ctx.skeleton_sql = tree.sql(dialect=ctx.sqlglot_dialect, **GENERATE)
+    ctx.skeleton_sql = generate(tree, ctx.dialect)  # = tree.sql(dialect=ctx.dialect, **GENERATE)
     ctx.governed_sql = splice(ctx.skeleton_sql, prefix, [sql for _, sql in ctx.relations])
 
 
