@@ -171,9 +171,11 @@ def tokens_vouch(sql: str, tree: exp.Expression, dialect: str) -> bool:
             elif not raw_ok(value):
                 return False
             continue
-        for value in node.args.values():
-            if type(value) is str and not raw_ok(value):
-                return False
+        args = node.args.values()
+        if str in map(type, args):  # most nodes hold no text (a C-level scan)
+            for value in args:
+                if type(value) is str and not raw_ok(value):
+                    return False
     read = quoted_pieces(sql, dialect)
     if read is None:
         read = token_pieces(sql, dialect)
