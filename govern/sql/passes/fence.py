@@ -67,6 +67,9 @@ def plan_fences_for(ctx: SqlContext) -> None:
 
     analysis = ctx.analysis
     templates = [relation_template(ctx, ref.table) for ref in ctx.references]
+    if not any(template.filtered for template in templates):
+        ctx.fences = {}  # no relation hides a row: nothing to fence, whatever the predicates
+        return
     columns = _column_facts(ctx, templates)
     judge = Judge(analysis, columns)
     leaky: list[exp.Expression] = []
