@@ -106,7 +106,7 @@ NAME_IDENTIFIERS = frozenset({
 })
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Output:
     """One column a source or query block exposes."""
 
@@ -119,7 +119,7 @@ class Output:
     alternatives: tuple = ()  # a set operation's column: the outputs of every arm at its position
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Source:
     """A FROM item as its block sees it."""
 
@@ -136,7 +136,7 @@ class Source:
     by_name: dict | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Scope:
     """A query block: a SELECT, a set operation or a VALUES list."""
 
@@ -164,7 +164,7 @@ class Scope:
         return None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Reference:
     """A column node, the block it stands in, its clause and clause item."""
 
@@ -176,7 +176,7 @@ class Reference:
     limit: int | None = None  # sources of ``scope`` visible to it (inside a FROM item)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Binding:
     kind: str  # column | merged | output | row | lambda
     scope: Scope  # the block the name resolved in
@@ -518,59 +518,77 @@ class _Resolver:
     # ------------------------------------------------------------------ expressions
 
     def walk(self, node: exp.Expression, scope: Scope, clause: str, item: exp.Expression, *,
-             limit: int | None = None) -> None:
-        """Record the column references of an expression; build the blocks nested in it."""
-        stack: list[tuple[exp.Expression, frozenset]] = [(node, frozenset())]
+             limit: int | None = None, lambdas: frozenset = NO_READS) -> None:
+        """Record the column references of an expression; build the blocks nested in it.
+
+        One budget unit per node, spent in bulk: before each nested block is built and at the end
+        (the total, and so whether the budget is exceeded, is that of spending node by node)."""
+        stack = [node]
+        pop, extend = stack.pop, stack.extend
+        kinds = _WALK_KINDS
+        steps = 0
         while stack:
-            current, lambdas = stack.pop()
-            self.budget.spend()
-            if isinstance(current, (exp.Select, exp.SetOperation, exp.Subquery)):
+            current = pop()
+            steps += 1
+            kind = kinds.get(type(current)) or _walk_kind(type(current))
+            if kind is _OTHER:
+                extend(current.iter_expressions(reverse=True))
+                continue
+            if kind is _COLUMN:
+                star = current.this
+                if not isinstance(star, exp.Star):
+                    reference = Reference(current, scope, clause, item, lambdas, limit)
+                    self.references.append(reference)
+                    self.ref_by_node[id(current)] = reference
+                    by_item = self.by_item.get(id(item))
+                    if by_item is None:
+                        self.by_item[id(item)] = [reference]
+                    else:
+                        by_item.append(reference)
+                    continue
+                # `t.*`: where it may stand is check_statement's business; the star is the next node
+                steps += 1
+                current, kind = star, _STAR
+            if kind is _QUERY:
                 if isinstance(current, exp.Subquery) and isinstance(current.this, exp.Table):
                     self.problem("a table in parentheses is not supported inside an expression")
                     continue
+                self.budget.spend(steps)
+                steps = 0
                 child = self.build(current, scope, "subquery", parent_limit=limit, holder=scope, item=item)
                 self.nested_by_item.setdefault(id(item), []).append(child)
-                continue
-            if isinstance(current, exp.Column):
-                if isinstance(current.this, exp.Star):  # `t.*`: where it may stand is check_statement's business
-                    stack.append((current.this, lambdas))
-                    continue
-                reference = Reference(current, scope, clause, item, lambdas, limit)
-                self.references.append(reference)
-                self.ref_by_node[id(current)] = reference
-                self.by_item.setdefault(id(item), []).append(reference)
-                continue
-            if isinstance(current, exp.Star):
+            elif kind is _STAR:
                 for excluded in current.args.get("except_") or ():
                     self.excluded.add(id(excluded))  # names of the star's columns, checked on expansion
-                for replaced in current.args.get("replace") or ():
-                    self.walk(replaced, scope, clause, replaced, limit=limit)
+                replace = current.args.get("replace")
+                if replace:
+                    self.budget.spend(steps)
+                    steps = 0
+                    for replaced in replace:
+                        self.walk(replaced, scope, clause, replaced, limit=limit)
                 if current.args.get("rename") or current.args.get("ilike"):
                     self.problem("* RENAME / * ILIKE are not supported; name the columns")
-                continue
-            if isinstance(current, exp.Lambda):
+            elif kind is _LAMBDA:
                 params = frozenset(p.name.lower() for p in current.expressions)
-                stack.append((current.this, lambdas | params))
-                continue
-            if isinstance(current, exp.Var):
+                self.budget.spend(steps)
+                steps = 0
+                # the body is the next node in walk order: walked here, with its parameters in scope
+                self.walk(current.this, scope, clause, item, limit=limit, lambdas=lambdas | params)
+            elif kind is _VAR:
                 place = (type(current.parent).__name__, current.arg_key)
                 if place not in KEYWORD_VARS and current.arg_key not in KEYWORD_VAR_ARGS:
                     self.problem(f"the word {current.name} in a {place[0]} is not understood by govern "
                                  "(it could name a column govern cannot see); write it as a column or a string")
-                continue
-            if isinstance(current, exp.Identifier):
+            elif kind is _IDENTIFIER:
                 place = (type(current.parent).__name__, current.arg_key)
                 if current.name.lower() in lambdas or place in NAME_IDENTIFIERS or isinstance(
                         current.parent, (exp.TableAlias, exp.Alias)):
                     continue
                 self.problem(f"the name {current.name} in a {place[0]} is not understood by govern "
                              "(it could name a column govern cannot see)")
-                continue
-            if isinstance(current, (exp.Table, exp.Values, exp.Lateral, exp.Join, exp.From)):
+            else:  # _SOURCE
                 self.problem(f"{type(current).__name__} is not supported inside an expression")
-                continue
-            for child in current.iter_expressions(reverse=True):
-                stack.append((child, lambdas))
+        self.budget.spend(steps)
 
     # ------------------------------------------------------------------ binding
 
@@ -964,6 +982,21 @@ class _Resolver:
         out |= self.item_reads(items, scope)
         scope.total = frozenset(out)
         return scope.total
+
+
+# What walk does with a node, by its class (computed once per class, in walk's order of checks).
+_OTHER, _QUERY, _COLUMN, _STAR, _LAMBDA, _VAR, _IDENTIFIER, _SOURCE = (
+    "other", "query", "column", "star", "lambda", "var", "identifier", "source")
+_WALK_KINDS: dict[type, str] = {}
+_KIND_CHECKS = (((exp.Select, exp.SetOperation, exp.Subquery), _QUERY), (exp.Column, _COLUMN), (exp.Star, _STAR),
+                (exp.Lambda, _LAMBDA), (exp.Var, _VAR), (exp.Identifier, _IDENTIFIER),
+                ((exp.Table, exp.Values, exp.Lateral, exp.Join, exp.From), _SOURCE))
+
+
+def _walk_kind(cls: type) -> str:
+    kind = next((k for classes, k in _KIND_CHECKS if issubclass(cls, classes)), _OTHER)
+    _WALK_KINDS[cls] = kind
+    return kind
 
 
 def _lookup(outputs: list[Output], name: str):
