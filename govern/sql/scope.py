@@ -673,22 +673,39 @@ class _Resolver:
                     break
                 source = None
             skip, limit, frame = frame.skip_parent, frame.parent_limit, frame.parent
-        self.budget.spend(steps)
-        if source is not None:
+        if source is None:
+            self.budget.spend(steps)
+            where = f"{schema}.{qualifier}" if schema else qualifier
+            self.problem(f"unknown table or alias {where} in {node.sql()} (not in this query's FROM)")
+            return None
+        if source.kind == "table" and source.by_name is None and source.outputs is None:
+            # find_output / table_output, inline (the common case)
+            info = self.info[source.ref]
+            made = source.made
+            if made is None:
+                steps += 1  # listing the table's outputs, as source_outputs counts it
+                made = source.made = [None] * len(info.order)
+            self.budget.spend(steps)
+            positions = info.positions.get(name)
+            if positions is None:
+                output = None
+            elif len(positions) == 1:
+                output = made[positions[0]] or self.table_column(source, info, positions[0])
+            else:
+                output = _pick([self.table_column(source, info, i) for i in positions])
+        else:
+            self.budget.spend(steps)
             output = self.find_output(source, name)
-            if output is None:
-                label = self.info[source.ref].label if source.kind == "table" else qualifier
-                self.problem(f"unknown column {label}.{name}" + ("" if label == qualifier else f" (as {qualifier}.{name})"))
-                return None
-            if output is AMBIGUOUS:
-                self.problem(f"column {qualifier}.{name} is ambiguous ({qualifier} has two columns of that name)")
-                return None
-            if output.hidden:
-                self.deny_hidden(output)
-            return Binding("column", frame, output.reads, source, output)
-        where = f"{schema}.{qualifier}" if schema else qualifier
-        self.problem(f"unknown table or alias {where} in {node.sql()} (not in this query's FROM)")
-        return None
+        if output is None:
+            label = self.info[source.ref].label if source.kind == "table" else qualifier
+            self.problem(f"unknown column {label}.{name}" + ("" if label == qualifier else f" (as {qualifier}.{name})"))
+            return None
+        if output is AMBIGUOUS:
+            self.problem(f"column {qualifier}.{name} is ambiguous ({qualifier} has two columns of that name)")
+            return None
+        if output.hidden:
+            self.deny_hidden(output)
+        return Binding("column", frame, output.reads, source, output)
 
     def bind_unqualified(self, node, name: str, reference: Reference) -> Binding | None:
         clause = reference.clause
@@ -937,9 +954,12 @@ class _Resolver:
 
     def select_outputs(self, scope: Scope) -> list[Output]:
         out: list[Output] = []
+        budget = self.budget
         for projection in scope.node.expressions:
-            self.budget.spend()
-            star = star_of(projection)
+            budget.used += 1
+            if budget.used > budget.limit:
+                budget.spend(0)
+            star = star_of(projection) if isinstance(projection, (exp.Star, exp.Column)) else None
             if star is not None:
                 out += self.expand_star(scope, projection, star)
                 continue
@@ -1035,7 +1055,10 @@ class _Resolver:
             for reference in self.by_item.get(id(item), ()):
                 binding = self.bind(reference)
                 if binding is not None:
-                    self.budget.spend(len(binding.reads))
+                    budget = self.budget
+                    budget.used += len(binding.reads)
+                    if budget.used > budget.limit:
+                        budget.spend(0)
                     out |= binding.reads
             for nested in self.nested_by_item.get(id(item), ()):
                 out |= self.total(nested)
