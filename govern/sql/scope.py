@@ -422,7 +422,21 @@ class _Resolver:
                     self.walk(value.args["on"], scope, clause, value.args["on"])
                 continue
             for item in value if isinstance(value, list) else [value]:
-                self.walk(item, scope, clause, item)
+                if type(item) is exp.Column and not isinstance(item.this, exp.Star):
+                    self.column_item(item, scope, clause)  # what walk does with it, without the walk
+                else:
+                    self.walk(item, scope, clause, item)
+
+    def column_item(self, column: exp.Column, scope: Scope, clause: str) -> None:
+        """A clause item that is a column reference by itself: walk's one step for it."""
+        budget = self.budget
+        budget.used += 1
+        if budget.used > budget.limit:
+            budget.spend(0)
+        reference = Reference(column, scope, clause, column, NO_READS, None)
+        self.references.append(reference)
+        self.ref_by_node[id(column)] = reference
+        self.by_item[id(column)] = [reference]
 
     def join_columns(self, join: exp.Join, right: Source, scope: Scope) -> None:
         using = join.args.get("using")
@@ -615,9 +629,10 @@ class _Resolver:
                     self.problem(f"the word {current.name} in a {place[0]} is not understood by govern "
                                  "(it could name a column govern cannot see); write it as a column or a string")
             elif kind is _IDENTIFIER:
+                if isinstance(current.parent, (exp.TableAlias, exp.Alias)):
+                    continue
                 place = (type(current.parent).__name__, current.arg_key)
-                if current.name.lower() in lambdas or place in NAME_IDENTIFIERS or isinstance(
-                        current.parent, (exp.TableAlias, exp.Alias)):
+                if place in NAME_IDENTIFIERS or current.name.lower() in lambdas:
                     continue
                 self.problem(f"the name {current.name} in a {place[0]} is not understood by govern "
                              "(it could name a column govern cannot see)")
@@ -639,11 +654,12 @@ class _Resolver:
         if budget.used > budget.limit:
             budget.spend(0)
         name = node.name.lower()
+        table = node.table
         if node.args.get("catalog"):
             self.problem(f"catalog-qualified column {node.sql()} is not supported")
             binding = None
-        elif node.table:
-            binding = self.bind_qualified(node, node.table.lower(), (node.db or "").lower(), name, reference)
+        elif table:
+            binding = self.bind_qualified(node, table.lower(), (node.db or "").lower(), name, reference)
         elif name in reference.lambdas:
             binding = Binding("lambda", reference.scope, NO_READS)
         else:
