@@ -511,7 +511,7 @@ class _Resolver:
                 return None
             if _alias_columns(item.args.get("alias")):
                 self.problem(f"column alias lists on table {item.name} are not supported; alias the columns in the select list")
-            return Source(name, "table", item, ref=governed[0])
+            return Source(name, "table", item, governed[0])
         self.problem(f"{type(item).__name__} is not supported as a FROM item")
         return None
 
