@@ -659,7 +659,8 @@ class _Resolver:
             self.problem(f"catalog-qualified column {node.sql()} is not supported")
             binding = None
         elif table:
-            binding = self.bind_qualified(node, table.lower(), (node.db or "").lower(), name, reference)
+            schema = "" if node.args.get("db") is None else (node.db or "").lower()
+            binding = self.bind_qualified(node, table.lower(), schema, name, reference)
         elif name in reference.lambdas:
             binding = Binding("lambda", reference.scope, NO_READS)
         else:
@@ -992,7 +993,7 @@ class _Resolver:
             return Output(None, NO_READS, projection, scope)
         self.projecting.add(id(projection))
         try:
-            reads = self.item_reads([projection], scope)
+            reads = self.item_reads((projection,), scope)
             inner = projection.this if isinstance(projection, exp.Alias) else projection
             base = None
             if isinstance(inner, exp.Column):
