@@ -389,17 +389,19 @@ class _Resolver:
         self.modifiers(node, scope)
 
     def build_select(self, node: exp.Select, scope: Scope) -> None:
-        self.unmodelled(node, _SELECT_ARGS, "a SELECT")
+        if not node.args.keys() <= _SELECT_ARGS:
+            self.unmodelled(node, _SELECT_ARGS, "a SELECT")
         self.build_with(node, scope)
         items: list[tuple[exp.Expression, exp.Join | None]] = []
         from_ = node.args.get("from_")
         if from_ is not None:
-            self.unmodelled(from_, _THIS_ARGS, "FROM")
+            if not from_.args.keys() <= _THIS_ARGS:
+                self.unmodelled(from_, _THIS_ARGS, "FROM")
             items.append((from_.this, None))
         items += [(join.this, join) for join in node.args.get("joins") or ()]
         for item, join in items:
             self.budget.spend()
-            if join is not None:
+            if join is not None and not join.args.keys() <= _JOIN_ARGS:
                 self.unmodelled(join, _JOIN_ARGS, "a JOIN")
             source = self.source_for(item, scope)
             if source is None:
@@ -494,7 +496,8 @@ class _Resolver:
             if not isinstance(item.this, exp.Identifier):
                 self.problem(f"table function {type(item.this).__name__} is not allowed as a source; query a governed table")
                 return None
-            self.unmodelled(item, _TABLE_ARGS, lambda: f"table {item.name}")
+            if not item.args.keys() <= _TABLE_ARGS:
+                self.unmodelled(item, _TABLE_ARGS, lambda: f"table {item.name}")
             name = (item.alias or item.name).lower()
             cte = self.cte_nodes.get(id(item))
             if cte is not None:
@@ -681,10 +684,16 @@ class _Resolver:
     def bind_qualified(self, node, qualifier: str, schema: str, name: str, reference: Reference) -> Binding | None:
         frame, limit, skip, steps = reference.scope, reference.limit, False, 0
         source = None
-        while frame is not None:  # self.frames, inline: one budget unit per block looked at
+        while frame is not None:  # self.frames and Scope.source, inline: one budget unit per block looked at
             steps += 1
             if not skip:
-                source = frame.source(qualifier, limit)
+                sources = frame.sources
+                i = len(sources) if limit is None or limit > len(sources) else limit
+                while i > 0:
+                    i -= 1
+                    if sources[i].name == qualifier:
+                        source = sources[i]
+                        break
                 if source is not None and not (schema and not (
                         source.kind == "table" and not source.node.alias and (source.node.db or "").lower() in (schema, ""))):
                     break
@@ -707,7 +716,9 @@ class _Resolver:
             if positions is None:
                 output = None
             elif len(positions) == 1:
-                output = made[positions[0]] or self.table_column(source, info, positions[0])
+                output = made[positions[0]]
+                if output is None:
+                    output = self.table_column(source, info, positions[0])
             else:
                 output = _pick([self.table_column(source, info, i) for i in positions])
         else:
