@@ -100,3 +100,32 @@ def test_analysis_budget_denies_with_a_reason(tmp_path):
     decision = gov.check_sql(wide, gov.principal("ada"))
     assert not decision.allowed and any(r.startswith("query too complex") for r in decision.reasons)
     assert gov.check_sql("SELECT id FROM orders", gov.principal("ada")).allowed
+
+
+def test_a_governed_column_is_one_output_whichever_path_reaches_it():
+    """A governed table makes its outputs only as names reach them (scope._Resolver.table_output):
+    a qualified name, a star and a USING join must still share one Output per column (lineage and
+    plan_fences compare them), a hidden column reached by name is denied, and every source joined
+    on a USING column lists its outputs (plan_fences reads them)."""
+    from sqlglot import exp, parse_one
+
+    from govern.sql.scope import Budget, TableInfo, analyze
+
+    tree = parse_one("SELECT t.b, * FROM t JOIN u USING (a) WHERE t.c = 1 AND u.b > 0", read="duckdb")
+    tables = {id(node): (i, TableInfo(node.name, ("a", "b", "c"), ("a", "b")))
+              for i, node in enumerate(tree.find_all(exp.Table))}
+    analysis = analyze(tree, "duckdb", tables, {}, Budget(10_000))
+    by_sql = {column.sql(): analysis.bindings.get(id(column)) for column in tree.find_all(exp.Column)
+              if not isinstance(column.this, exp.Star)}
+    star = {o.base: o for o in analysis.root.outputs if o.base is not None}
+    refs = {node.name: i for i, node in enumerate(tree.find_all(exp.Table))}
+    assert by_sql["t.b"].output is star[(refs["t"], "b")]
+    assert by_sql["u.b"].output is star[(refs["u"], "b")]
+    assert analysis.denied == [((refs["t"], "c"), "t.c")]
+    assert not analysis.problems
+    tree = parse_one("SELECT a FROM t JOIN u USING (a)", read="duckdb")  # no star lists the outputs here
+    tables = {id(node): (i, TableInfo(node.name, ("a", "b", "c"), ("a", "b")))
+              for i, node in enumerate(tree.find_all(exp.Table))}
+    analysis = analyze(tree, "duckdb", tables, {}, Budget(10_000))
+    holders = [s for sources in analysis.root.merged.values() for s in sources]
+    assert len(holders) == 2 and all(s.outputs and [o.name for o in s.outputs] == ["a", "b", "c"] for s in holders)

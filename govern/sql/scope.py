@@ -91,6 +91,15 @@ QUERY_MODIFIERS = ("order", "limit", "offset")
 SELECT_ARGS = ("with_", "expressions", "distinct", "from_", "joins", "where", "group", "having", "qualify",
                "windows", "order", "limit", "offset")
 SET_ARGS = ("with_", "this", "expression", "distinct") + QUERY_MODIFIERS
+# The arguments each construct may have set (anything else is unmodelled).
+_SELECT_ARGS, _SET_ARGS = frozenset(SELECT_ARGS), frozenset(SET_ARGS)
+_PARENTHESIZED_ARGS = frozenset(("this",) + QUERY_MODIFIERS)
+_DERIVED_ARGS = frozenset(("this", "alias") + QUERY_MODIFIERS)
+_VALUES_ARGS, _WITH_ARGS = frozenset(("expressions", "alias")), frozenset(("expressions", "recursive"))
+_CTE_ARGS, _THIS_ARGS = frozenset(("this", "alias", "materialized")), frozenset(("this",))
+_JOIN_ARGS = frozenset(("this", "on", "side", "kind", "using", "method"))
+_DISTINCT_ARGS, _LATERAL_ARGS = frozenset(("on",)), frozenset(("this", "alias"))
+_TABLE_ARGS, _UNNEST_ARGS = frozenset(("this", "alias", "db", "catalog")), frozenset(("expressions", "alias", "offset"))
 
 # Where sqlglot keeps a bare word the generator emits as a keyword, never as a column.
 KEYWORD_VARS = frozenset({
@@ -106,7 +115,7 @@ NAME_IDENTIFIERS = frozenset({
 })
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Output:
     """One column a source or query block exposes."""
 
@@ -119,7 +128,7 @@ class Output:
     alternatives: tuple = ()  # a set operation's column: the outputs of every arm at its position
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Source:
     """A FROM item as its block sees it."""
 
@@ -134,9 +143,10 @@ class Source:
     names: list[str | None] | None = None  # VALUES / UNNEST column names (their reads come later)
     cte_columns: list[str] | None = None  # a CTE's own column alias list (a reference may rename again)
     by_name: dict | None = None
+    made: list | None = None  # a table's outputs made so far, by position (made as names reach them)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Scope:
     """A query block: a SELECT, a set operation or a VALUES list."""
 
@@ -157,14 +167,17 @@ class Scope:
     total: frozenset | None = None  # every governed column the block reads, nested blocks included
 
     def source(self, name: str, limit: int | None = None) -> Source | None:
-        visible = self.sources if limit is None else self.sources[:limit]
-        for source in reversed(visible):
-            if source.name == name:
-                return source
+        """The last of the first ``limit`` sources (all when None) named ``name``."""
+        sources = self.sources
+        i = len(sources) if limit is None or limit > len(sources) else limit
+        while i > 0:
+            i -= 1
+            if sources[i].name == name:
+                return sources[i]
         return None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Reference:
     """A column node, the block it stands in, its clause and clause item."""
 
@@ -176,7 +189,7 @@ class Reference:
     limit: int | None = None  # sources of ``scope`` visible to it (inside a FROM item)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Binding:
     kind: str  # column | merged | output | row | lambda
     scope: Scope  # the block the name resolved in
@@ -207,6 +220,19 @@ class TableInfo:
     label: str  # table name as the catalog spells it
     columns: tuple[str, ...]  # lower-case catalog columns, in catalog order
     visible: tuple[str, ...]  # lower-case columns of the governed relation, in its order
+    # derived: the table's outputs in order, (name, hidden): the visible columns, then the others;
+    # and name -> their positions in it
+    order: tuple[tuple[str, bool], ...] = field(init=False, repr=False, compare=False)
+    positions: dict[str, tuple[int, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        shown = set(self.visible)
+        order = tuple((c, False) for c in self.visible) + tuple((c, True) for c in self.columns if c not in shown)
+        positions: dict[str, list[int]] = {}
+        for i, (name, _) in enumerate(order):
+            positions.setdefault(name, []).append(i)
+        object.__setattr__(self, "order", order)
+        object.__setattr__(self, "positions", {name: tuple(at) for name, at in positions.items()})
 
 
 @dataclass
@@ -269,6 +295,10 @@ class _Resolver:
         reads: set = set()
         for scope in self.scopes:
             self.outputs(scope)  # expands every star (recording what it reads) and checks its names
+        for scope in self.scopes:  # the sources joined on USING / NATURAL columns list their outputs (plan_fences)
+            for holders in scope.merged.values():
+                for source in holders:
+                    self.source_outputs(source)
         for binding in self.bindings.values():
             reads |= binding.reads
         reads |= self.star_reads
@@ -278,12 +308,17 @@ class _Resolver:
     def problem(self, text: str) -> None:
         self.problems.append(text)
 
-    def unmodelled(self, node: exp.Expression, allowed: Iterable[str], what: str) -> None:
-        allowed = set(allowed)
-        for key, value in node.args.items():
+    def unmodelled(self, node: exp.Expression, allowed: frozenset[str], what: str | Callable[[], str]) -> None:
+        """A problem for each argument of ``node`` outside ``allowed`` that is set (``what`` names the
+        construct, or makes its name: computed only for a problem)."""
+        args = node.args
+        if args.keys() <= allowed:
+            return
+        for key, value in args.items():
             if key in allowed or value is None or value is False or value == [] or value == "":
                 continue
-            self.problem(f"{UNMODELLED.get(key, key.upper())} is not supported in {what}; govern cannot resolve it")
+            self.problem(f"{UNMODELLED.get(key, key.upper())} is not supported in {what if isinstance(what, str) else what()}; "
+                         "govern cannot resolve it")
 
     # ------------------------------------------------------------------ blocks
 
@@ -297,7 +332,7 @@ class _Resolver:
         self.budget.spend()
         wrappers = []
         while isinstance(node, exp.Subquery) and not node.alias:
-            self.unmodelled(node, ("this",) + QUERY_MODIFIERS, "a parenthesized query")
+            self.unmodelled(node, _PARENTHESIZED_ARGS, "a parenthesized query")
             wrappers.append(node)
             node = node.this
         scope.node = node
@@ -310,7 +345,7 @@ class _Resolver:
         elif isinstance(node, exp.SetOperation):
             self.build_set_operation(node, scope)
         elif isinstance(node, exp.Values):
-            self.unmodelled(node, ("expressions", "alias"), "a VALUES list")
+            self.unmodelled(node, _VALUES_ARGS, "a VALUES list")
             for row in node.expressions:
                 self.walk(row, scope, "values", row)
         else:
@@ -329,10 +364,10 @@ class _Resolver:
         with_ = node.args.get("with_")
         if not isinstance(with_, exp.With):
             return
-        self.unmodelled(with_, ("expressions", "recursive"), "a WITH clause")
+        self.unmodelled(with_, _WITH_ARGS, "a WITH clause")
         for cte in with_.expressions:
             self.budget.spend()
-            self.unmodelled(cte, ("this", "alias", "materialized"), f"CTE {cte.alias}")
+            self.unmodelled(cte, _CTE_ARGS, lambda: f"CTE {cte.alias}")
             alias = cte.args.get("alias")
             columns = _alias_columns(alias)
             source = Source(cte.alias.lower(), "cte", cte, cte_columns=columns)
@@ -346,7 +381,7 @@ class _Resolver:
             self.fill(body, cte.this)
 
     def build_set_operation(self, node: exp.SetOperation, scope: Scope) -> None:
-        self.unmodelled(node, SET_ARGS, "a set operation")
+        self.unmodelled(node, _SET_ARGS, "a set operation")
         self.build_with(node, scope)
         for arm in (node.this, node.expression):
             scope.arms.append(self.build(arm, scope.parent, "arm", parent_limit=scope.parent_limit,
@@ -354,18 +389,20 @@ class _Resolver:
         self.modifiers(node, scope)
 
     def build_select(self, node: exp.Select, scope: Scope) -> None:
-        self.unmodelled(node, SELECT_ARGS, "a SELECT")
+        if not node.args.keys() <= _SELECT_ARGS:
+            self.unmodelled(node, _SELECT_ARGS, "a SELECT")
         self.build_with(node, scope)
         items: list[tuple[exp.Expression, exp.Join | None]] = []
         from_ = node.args.get("from_")
         if from_ is not None:
-            self.unmodelled(from_, ("this",), "FROM")
+            if not from_.args.keys() <= _THIS_ARGS:
+                self.unmodelled(from_, _THIS_ARGS, "FROM")
             items.append((from_.this, None))
         items += [(join.this, join) for join in node.args.get("joins") or ()]
         for item, join in items:
             self.budget.spend()
-            if join is not None:
-                self.unmodelled(join, ("this", "on", "side", "kind", "using", "method"), "a JOIN")
+            if join is not None and not join.args.keys() <= _JOIN_ARGS:
+                self.unmodelled(join, _JOIN_ARGS, "a JOIN")
             source = self.source_for(item, scope)
             if source is None:
                 continue
@@ -382,12 +419,26 @@ class _Resolver:
             if value is None:
                 continue
             if key == "distinct":
-                self.unmodelled(value, ("on",), "DISTINCT")
+                self.unmodelled(value, _DISTINCT_ARGS, "DISTINCT")
                 if value.args.get("on") is not None:
                     self.walk(value.args["on"], scope, clause, value.args["on"])
                 continue
             for item in value if isinstance(value, list) else [value]:
-                self.walk(item, scope, clause, item)
+                if type(item) is exp.Column and not isinstance(item.this, exp.Star):
+                    self.column_item(item, scope, clause)  # what walk does with it, without the walk
+                else:
+                    self.walk(item, scope, clause, item)
+
+    def column_item(self, column: exp.Column, scope: Scope, clause: str) -> None:
+        """A clause item that is a column reference by itself: walk's one step for it."""
+        budget = self.budget
+        budget.used += 1
+        if budget.used > budget.limit:
+            budget.spend(0)
+        reference = Reference(column, scope, clause, column, NO_READS, None)
+        self.references.append(reference)
+        self.ref_by_node[id(column)] = reference
+        self.by_item[id(column)] = [reference]
 
     def join_columns(self, join: exp.Join, right: Source, scope: Scope) -> None:
         using = join.args.get("using")
@@ -421,7 +472,7 @@ class _Resolver:
 
     def source_for(self, item: exp.Expression, scope: Scope) -> Source | None:
         if isinstance(item, exp.Lateral):
-            self.unmodelled(item, ("this", "alias"), "LATERAL")
+            self.unmodelled(item, _LATERAL_ARGS, "LATERAL")
             inner = item.this
             if isinstance(inner, exp.Subquery):
                 return self.derived(inner, item.args.get("alias") or inner.args.get("alias"), scope, lateral=True)
@@ -433,7 +484,7 @@ class _Resolver:
             if isinstance(item.this, exp.Table) or item.args.get("joins"):
                 self.problem("parenthesized joins are not supported; write the joins without parentheses")
                 return None
-            self.unmodelled(item, ("this", "alias") + QUERY_MODIFIERS, "a derived table")
+            self.unmodelled(item, _DERIVED_ARGS, "a derived table")
             return self.derived(item, item.args.get("alias"), scope, lateral=False)
         if isinstance(item, exp.Values):
             return self.values(item, scope)
@@ -445,7 +496,8 @@ class _Resolver:
             if not isinstance(item.this, exp.Identifier):
                 self.problem(f"table function {type(item.this).__name__} is not allowed as a source; query a governed table")
                 return None
-            self.unmodelled(item, ("this", "alias", "db", "catalog"), f"table {item.name}")
+            if not item.args.keys() <= _TABLE_ARGS:
+                self.unmodelled(item, _TABLE_ARGS, lambda: f"table {item.name}")
             name = (item.alias or item.name).lower()
             cte = self.cte_nodes.get(id(item))
             if cte is not None:
@@ -462,7 +514,7 @@ class _Resolver:
                 return None
             if _alias_columns(item.args.get("alias")):
                 self.problem(f"column alias lists on table {item.name} are not supported; alias the columns in the select list")
-            return Source(name, "table", item, ref=governed[0])
+            return Source(name, "table", item, governed[0])
         self.problem(f"{type(item).__name__} is not supported as a FROM item")
         return None
 
@@ -477,7 +529,7 @@ class _Resolver:
         return Source(name, "derived", subquery, query=child, alias_columns=_alias_columns(alias), lateral=lateral)
 
     def values(self, node: exp.Values, scope: Scope) -> Source:
-        self.unmodelled(node, ("expressions", "alias"), "a VALUES list")
+        self.unmodelled(node, _VALUES_ARGS, "a VALUES list")
         alias = node.args.get("alias")
         name = alias.name.lower() if alias is not None and alias.name else ""
         for row in node.expressions:
@@ -491,7 +543,7 @@ class _Resolver:
         return Source(name, "values", node, names=names)
 
     def unnest(self, node: exp.Unnest, alias, scope: Scope) -> Source:
-        self.unmodelled(node, ("expressions", "alias", "offset"), "UNNEST")
+        self.unmodelled(node, _UNNEST_ARGS, "UNNEST")
         for argument in node.expressions:
             self.walk(argument, scope, "unnest", node, limit=len(scope.sources))
         name = alias.name.lower() if alias is not None and alias.name else ""
@@ -518,75 +570,100 @@ class _Resolver:
     # ------------------------------------------------------------------ expressions
 
     def walk(self, node: exp.Expression, scope: Scope, clause: str, item: exp.Expression, *,
-             limit: int | None = None) -> None:
-        """Record the column references of an expression; build the blocks nested in it."""
-        stack: list[tuple[exp.Expression, frozenset]] = [(node, frozenset())]
+             limit: int | None = None, lambdas: frozenset = NO_READS) -> None:
+        """Record the column references of an expression; build the blocks nested in it.
+
+        One budget unit per node, spent in bulk: before each nested block is built and at the end
+        (the total, and so whether the budget is exceeded, is that of spending node by node)."""
+        stack = [node]
+        pop, extend = stack.pop, stack.extend
+        kinds = _WALK_KINDS
+        steps = 0
         while stack:
-            current, lambdas = stack.pop()
-            self.budget.spend()
-            if isinstance(current, (exp.Select, exp.SetOperation, exp.Subquery)):
+            current = pop()
+            steps += 1
+            kind = kinds.get(type(current)) or _walk_kind(type(current))
+            if kind is _OTHER:
+                extend(current.iter_expressions(reverse=True))
+                continue
+            if kind is _COLUMN:
+                star = current.this
+                if not isinstance(star, exp.Star):
+                    reference = Reference(current, scope, clause, item, lambdas, limit)
+                    self.references.append(reference)
+                    self.ref_by_node[id(current)] = reference
+                    by_item = self.by_item.get(id(item))
+                    if by_item is None:
+                        self.by_item[id(item)] = [reference]
+                    else:
+                        by_item.append(reference)
+                    continue
+                # `t.*`: where it may stand is check_statement's business; the star is the next node
+                steps += 1
+                current, kind = star, _STAR
+            if kind is _QUERY:
                 if isinstance(current, exp.Subquery) and isinstance(current.this, exp.Table):
                     self.problem("a table in parentheses is not supported inside an expression")
                     continue
+                self.budget.spend(steps)
+                steps = 0
                 child = self.build(current, scope, "subquery", parent_limit=limit, holder=scope, item=item)
                 self.nested_by_item.setdefault(id(item), []).append(child)
-                continue
-            if isinstance(current, exp.Column):
-                if isinstance(current.this, exp.Star):  # `t.*`: where it may stand is check_statement's business
-                    stack.append((current.this, lambdas))
-                    continue
-                reference = Reference(current, scope, clause, item, lambdas, limit)
-                self.references.append(reference)
-                self.ref_by_node[id(current)] = reference
-                self.by_item.setdefault(id(item), []).append(reference)
-                continue
-            if isinstance(current, exp.Star):
+            elif kind is _STAR:
                 for excluded in current.args.get("except_") or ():
                     self.excluded.add(id(excluded))  # names of the star's columns, checked on expansion
-                for replaced in current.args.get("replace") or ():
-                    self.walk(replaced, scope, clause, replaced, limit=limit)
+                replace = current.args.get("replace")
+                if replace:
+                    self.budget.spend(steps)
+                    steps = 0
+                    for replaced in replace:
+                        self.walk(replaced, scope, clause, replaced, limit=limit)
                 if current.args.get("rename") or current.args.get("ilike"):
                     self.problem("* RENAME / * ILIKE are not supported; name the columns")
-                continue
-            if isinstance(current, exp.Lambda):
+            elif kind is _LAMBDA:
                 params = frozenset(p.name.lower() for p in current.expressions)
-                stack.append((current.this, lambdas | params))
-                continue
-            if isinstance(current, exp.Var):
+                self.budget.spend(steps)
+                steps = 0
+                # the body is the next node in walk order: walked here, with its parameters in scope
+                self.walk(current.this, scope, clause, item, limit=limit, lambdas=lambdas | params)
+            elif kind is _VAR:
                 place = (type(current.parent).__name__, current.arg_key)
                 if place not in KEYWORD_VARS and current.arg_key not in KEYWORD_VAR_ARGS:
                     self.problem(f"the word {current.name} in a {place[0]} is not understood by govern "
                                  "(it could name a column govern cannot see); write it as a column or a string")
-                continue
-            if isinstance(current, exp.Identifier):
+            elif kind is _IDENTIFIER:
+                if isinstance(current.parent, (exp.TableAlias, exp.Alias)):
+                    continue
                 place = (type(current.parent).__name__, current.arg_key)
-                if current.name.lower() in lambdas or place in NAME_IDENTIFIERS or isinstance(
-                        current.parent, (exp.TableAlias, exp.Alias)):
+                if place in NAME_IDENTIFIERS or current.name.lower() in lambdas:
                     continue
                 self.problem(f"the name {current.name} in a {place[0]} is not understood by govern "
                              "(it could name a column govern cannot see)")
-                continue
-            if isinstance(current, (exp.Table, exp.Values, exp.Lateral, exp.Join, exp.From)):
+            else:  # _SOURCE
                 self.problem(f"{type(current).__name__} is not supported inside an expression")
-                continue
-            for child in current.iter_expressions(reverse=True):
-                stack.append((child, lambdas))
+        self.budget.spend(steps)
 
     # ------------------------------------------------------------------ binding
 
     def bind(self, reference: Reference) -> Binding | None:
         node = reference.node
-        if id(node) in self.bindings:
-            return self.bindings[id(node)]
+        binding = self.bindings.get(id(node))
+        if binding is not None:
+            return binding
         if id(node) in self.excluded:
             return None
-        self.budget.spend()
+        budget = self.budget
+        budget.used += 1
+        if budget.used > budget.limit:
+            budget.spend(0)
         name = node.name.lower()
+        table = node.table
         if node.args.get("catalog"):
             self.problem(f"catalog-qualified column {node.sql()} is not supported")
             binding = None
-        elif node.table:
-            binding = self.bind_qualified(node, node.table.lower(), (node.db or "").lower(), name, reference)
+        elif table:
+            schema = "" if node.args.get("db") is None else (node.db or "").lower()
+            binding = self.bind_qualified(node, table.lower(), schema, name, reference)
         elif name in reference.lambdas:
             binding = Binding("lambda", reference.scope, NO_READS)
         else:
@@ -605,31 +682,73 @@ class _Resolver:
             skip, limit, current = current.skip_parent, current.parent_limit, current.parent
 
     def bind_qualified(self, node, qualifier: str, schema: str, name: str, reference: Reference) -> Binding | None:
-        for frame, limit in self.frames(reference.scope, reference.limit):
-            source = frame.source(qualifier, limit)
-            if source is None:
-                continue
-            if schema and not (source.kind == "table" and not source.node.alias
-                               and (source.node.db or "").lower() in (schema, "")):
-                continue
+        frame, limit, skip, steps = reference.scope, reference.limit, False, 0
+        source = None
+        while frame is not None:  # self.frames and Scope.source, inline: one budget unit per block looked at
+            steps += 1
+            if not skip:
+                sources = frame.sources
+                i = len(sources) if limit is None or limit > len(sources) else limit
+                while i > 0:
+                    i -= 1
+                    if sources[i].name == qualifier:
+                        source = sources[i]
+                        break
+                if source is not None and not (schema and not (
+                        source.kind == "table" and not source.node.alias and (source.node.db or "").lower() in (schema, ""))):
+                    break
+                source = None
+            skip, limit, frame = frame.skip_parent, frame.parent_limit, frame.parent
+        if source is None:
+            self.budget.spend(steps)
+            where = f"{schema}.{qualifier}" if schema else qualifier
+            self.problem(f"unknown table or alias {where} in {node.sql()} (not in this query's FROM)")
+            return None
+        if source.kind == "table" and source.by_name is None and source.outputs is None:
+            # find_output / table_output, inline (the common case)
+            info = self.info[source.ref]
+            made = source.made
+            if made is None:
+                steps += 1  # listing the table's outputs, as source_outputs counts it
+                made = source.made = [None] * len(info.order)
+            self.budget.spend(steps)
+            positions = info.positions.get(name)
+            if positions is None:
+                output = None
+            elif len(positions) == 1:
+                output = made[positions[0]]
+                if output is None:
+                    output = self.table_column(source, info, positions[0])
+            else:
+                output = _pick([self.table_column(source, info, i) for i in positions])
+        else:
+            self.budget.spend(steps)
             output = self.find_output(source, name)
-            if output is None:
-                label = self.info[source.ref].label if source.kind == "table" else qualifier
-                self.problem(f"unknown column {label}.{name}" + ("" if label == qualifier else f" (as {qualifier}.{name})"))
-                return None
-            if output is AMBIGUOUS:
-                self.problem(f"column {qualifier}.{name} is ambiguous ({qualifier} has two columns of that name)")
-                return None
-            return self.column_binding(frame, source, output)
-        where = f"{schema}.{qualifier}" if schema else qualifier
-        self.problem(f"unknown table or alias {where} in {node.sql()} (not in this query's FROM)")
-        return None
+        if output is None:
+            label = self.info[source.ref].label if source.kind == "table" else qualifier
+            self.problem(f"unknown column {label}.{name}" + ("" if label == qualifier else f" (as {qualifier}.{name})"))
+            return None
+        if output is AMBIGUOUS:
+            self.problem(f"column {qualifier}.{name} is ambiguous ({qualifier} has two columns of that name)")
+            return None
+        if output.hidden:
+            self.deny_hidden(output)
+        return Binding("column", frame, output.reads, source, output)
 
     def bind_unqualified(self, node, name: str, reference: Reference) -> Binding | None:
         clause = reference.clause
         row: Binding | None = None
         alias: Output | None = None
-        for depth, (frame, limit) in enumerate(self.frames(reference.scope, reference.limit)):
+        budget = self.budget
+        frame, limit, skip, depth = reference.scope, reference.limit, False, -1
+        while frame is not None:  # self.frames, inline
+            budget.used += 1
+            if budget.used > budget.limit:
+                budget.spend(0)
+            if skip:
+                skip, limit, frame = frame.skip_parent, frame.parent_limit, frame.parent
+                continue
+            depth += 1
             visible = frame.sources if limit is None else frame.sources[:limit]
             found = self.in_frame(frame, visible, name)
             if found is not None:
@@ -671,6 +790,7 @@ class _Resolver:
                 if whole is not None:
                     row = Binding("row", frame, frozenset().union(
                         *(o.reads for o in self.source_outputs(whole) if not o.hidden)), source=whole)
+            skip, limit, frame = frame.skip_parent, frame.parent_limit, frame.parent
         if row is not None:
             return row
         if alias is not None:
@@ -693,7 +813,13 @@ class _Resolver:
                 return AMBIGUOUS
             if output is not None:
                 holders.append((source, output))
-        unknown = [s for s in visible if any(o.name is None for o in self.source_outputs(s)) and s.kind in ("values", "unnest")]
+        unknown = []
+        for source in visible:
+            if source.kind in ("values", "unnest"):
+                if any(o.name is None for o in self.source_outputs(source)):
+                    unknown.append(source)
+            elif source.outputs is None and source.kind != "table":
+                self.source_outputs(source)  # a recursive CTE in its own body: its listing is not kept (and counts)
         if unknown:
             labels = ", ".join(s.name or s.kind for s in unknown)
             self.problem(f"cannot tell whether {name} is a column of {labels}: give it a column alias list")
@@ -740,7 +866,7 @@ class _Resolver:
     def column_binding(self, frame: Scope, source: Source, output: Output) -> Binding:
         if output.hidden:
             self.deny_hidden(output)
-        return Binding("column", frame, output.reads, source=source, output=output)
+        return Binding("column", frame, output.reads, source, output)
 
     def deny_hidden(self, output: Output) -> None:
         info = self.info.get(output.base[0]) if output.base else None
@@ -753,6 +879,8 @@ class _Resolver:
     def find_output(self, source: Source, name: str):
         """The output of ``source`` named ``name``; a visible one before a hidden one; AMBIGUOUS for two."""
         if source.by_name is None:
+            if source.kind == "table" and source.outputs is None:
+                return self.table_output(source, name)
             outputs = self.source_outputs(source)
             if source.outputs is None:  # provisional (a recursive CTE in its own body): not cached
                 return _lookup(outputs, name)
@@ -762,19 +890,42 @@ class _Resolver:
                     source.by_name.setdefault(output.name, []).append(output)
         return _pick(source.by_name.get(name, ()))
 
+    def table_output(self, source: Source, name: str):
+        """find_output for a governed table: only the outputs a name reaches are made (once each)."""
+        info = self.info[source.ref]
+        if source.made is None:
+            self.budget.spend()  # listing the table's outputs, as source_outputs counts it
+            source.made = [None] * len(info.order)
+        positions = info.positions.get(name)
+        if positions is None:
+            return None
+        if len(positions) == 1:
+            return self.table_column(source, info, positions[0])
+        return _pick([self.table_column(source, info, i) for i in positions])
+
+    @staticmethod
+    def table_column(source: Source, info: TableInfo, position: int) -> Output:
+        output = source.made[position]
+        if output is None:
+            name, hidden = info.order[position]
+            base = (source.ref, name)
+            output = source.made[position] = Output(name, frozenset((base,)), base=base, hidden=hidden)
+        return output
+
     # ------------------------------------------------------------------ outputs
 
     def source_outputs(self, source: Source) -> list[Output]:
         if source.outputs is not None:
             return source.outputs
-        self.budget.spend()
         if source.kind == "table":
             info = self.info[source.ref]
-            shown = set(info.visible)
-            outputs = [Output(c, frozenset({(source.ref, c)}), base=(source.ref, c)) for c in info.visible]
-            outputs += [Output(c, frozenset({(source.ref, c)}), base=(source.ref, c), hidden=True)
-                        for c in info.columns if c not in shown]
-        elif source.kind in ("values", "unnest"):
+            if source.made is None:
+                self.budget.spend()
+                source.made = [None] * len(info.order)
+            source.outputs = [self.table_column(source, info, i) for i in range(len(info.order))]
+            return source.outputs
+        self.budget.spend()
+        if source.kind in ("values", "unnest"):
             reads = self.item_reads([source.node], None)  # what their expressions read
             outputs = [Output(n, reads) for n in source.names]
         else:
@@ -831,9 +982,12 @@ class _Resolver:
 
     def select_outputs(self, scope: Scope) -> list[Output]:
         out: list[Output] = []
+        budget = self.budget
         for projection in scope.node.expressions:
-            self.budget.spend()
-            star = star_of(projection)
+            budget.used += 1
+            if budget.used > budget.limit:
+                budget.spend(0)
+            star = star_of(projection) if isinstance(projection, (exp.Star, exp.Column)) else None
             if star is not None:
                 out += self.expand_star(scope, projection, star)
                 continue
@@ -850,7 +1004,7 @@ class _Resolver:
             return Output(None, NO_READS, projection, scope)
         self.projecting.add(id(projection))
         try:
-            reads = self.item_reads([projection], scope)
+            reads = self.item_reads((projection,), scope)
             inner = projection.this if isinstance(projection, exp.Alias) else projection
             base = None
             if isinstance(inner, exp.Column):
@@ -929,7 +1083,10 @@ class _Resolver:
             for reference in self.by_item.get(id(item), ()):
                 binding = self.bind(reference)
                 if binding is not None:
-                    self.budget.spend(len(binding.reads))
+                    budget = self.budget
+                    budget.used += len(binding.reads)
+                    if budget.used > budget.limit:
+                        budget.spend(0)
                     out |= binding.reads
             for nested in self.nested_by_item.get(id(item), ()):
                 out |= self.total(nested)
@@ -964,6 +1121,21 @@ class _Resolver:
         out |= self.item_reads(items, scope)
         scope.total = frozenset(out)
         return scope.total
+
+
+# What walk does with a node, by its class (computed once per class, in walk's order of checks).
+_OTHER, _QUERY, _COLUMN, _STAR, _LAMBDA, _VAR, _IDENTIFIER, _SOURCE = (
+    "other", "query", "column", "star", "lambda", "var", "identifier", "source")
+_WALK_KINDS: dict[type, str] = {}
+_KIND_CHECKS = (((exp.Select, exp.SetOperation, exp.Subquery), _QUERY), (exp.Column, _COLUMN), (exp.Star, _STAR),
+                (exp.Lambda, _LAMBDA), (exp.Var, _VAR), (exp.Identifier, _IDENTIFIER),
+                ((exp.Table, exp.Values, exp.Lateral, exp.Join, exp.From), _SOURCE))
+
+
+def _walk_kind(cls: type) -> str:
+    kind = next((k for classes, k in _KIND_CHECKS if issubclass(cls, classes)), _OTHER)
+    _WALK_KINDS[cls] = kind
+    return kind
 
 
 def _lookup(outputs: list[Output], name: str):

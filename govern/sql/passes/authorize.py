@@ -105,8 +105,12 @@ def _case_sensitive_quotes(dialect: str) -> bool:
 def _authorize_columns(ctx: SqlContext) -> list[str]:
     tables: dict[int, tuple[int, TableInfo]] = {}
     withheld: set[str] = set()
+    facts: dict[int, tuple[TableInfo, frozenset[str]]] = {}  # id(table) -> its facts, for this query
     for index, ref in enumerate(ctx.references):
-        info, hidden = table_facts(ctx, ref.table)
+        known = facts.get(id(ref.table))
+        if known is None:
+            known = facts[id(ref.table)] = table_facts(ctx, ref.table)
+        info, hidden = known
         withheld |= hidden
         tables[id(ref.node)] = (index, info)
     ctes = {id(node): cte for node, cte in ctx.cte_bindings}
@@ -136,11 +140,11 @@ def table_facts(ctx: SqlContext, table) -> tuple[TableInfo, frozenset[str]]:
     """What the resolver needs of ``table`` for the principal's roles, and its withheld free-text
     columns (``table.column``, lower case); built once per table x role set x dialect of the
     bundle (the grants and the free-text plan do not change while the bundle is in force)."""
-    from govern.sql.passes.rewrite import table_plan
-
     key = ("authorize", table.name, ctx.roles, ctx.dialect)
     facts = ctx.bundle.templates.get(key)
     if facts is None:
+        from govern.sql.passes.rewrite import table_plan
+
         access = ctx.bundle.grants.table_access(ctx.roles, table)
         hidden = {name for name, shown in table_plan(ctx, table).items() if shown == "withheld"}
         facts = (table_info(table, access, hidden), frozenset(f"{table.name}.{name}".lower() for name in hidden))
