@@ -27,6 +27,7 @@ import hmac
 import json
 from typing import Any
 
+import orjson
 from pydantic_core import to_json
 
 _dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
@@ -74,6 +75,25 @@ def encode_record(ev: dict[str, Any]) -> bytes:
     rest = {k: v for k, v in ev.items() if k not in ("seq", "prev_hash", "hash")}
     _ORDER = (("seq", "prev_hash", *sorted(rest)), frozenset(ev))
     return encode_body(ev["seq"], ev["prev_hash"], rest)
+
+
+def encode_ordered(ev: dict[str, Any]) -> bytes:
+    """``to_json(ev, fallback=str)`` of an event already in canonical key order, with orjson
+    (3x faster) where the two give the same bytes: a record whose only float is its
+    ``duration_ms`` (the writer rounds it to 3 decimals, finite: both encoders write the
+    shortest repr, as ``json`` does) and holding nothing orjson refuses (integers beyond 64
+    bits, lone surrogates: it raises, and the general encoder takes it). ``extra`` is the
+    only field that can carry other floats (NaN would be ``null`` for orjson): with anything
+    in it, the general encoder. tests/audit/test_record.py checks both against ``json``."""
+    if not ev.get("extra"):
+        try:
+            return _orjson(ev, default=str)
+        except TypeError:
+            pass
+    return to_json(ev, fallback=str)
+
+
+_orjson = orjson.dumps
 
 
 def digest(body: bytes) -> str:

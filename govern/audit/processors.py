@@ -334,7 +334,7 @@ normalize = make_normalize()
 
 _BODY_KEYS = canonical.BODY_KEYS
 _sha256 = hashlib.sha256
-_to_json = canonical.to_json
+_encode_ordered = canonical.encode_ordered
 
 
 def chain(logger: Any, method: str, ev: EventDict) -> EventDict:
@@ -344,7 +344,7 @@ def chain(logger: Any, method: str, ev: EventDict) -> EventDict:
     ev.pop("mac", None)  # never the caller's
     ev["prev_hash"] = logger.head[1]
     # canonical.encode_record, its first case inlined: keys already in canonical order (normalize)
-    body = _to_json(ev, fallback=str) if tuple(ev) == _BODY_KEYS else canonical.encode_record(ev)
+    body = _encode_ordered(ev) if tuple(ev) == _BODY_KEYS else canonical.encode_record(ev)
     h = _sha256(body).hexdigest()
     ev["hash"] = h
     sign = getattr(logger, "record_signer", None)
