@@ -22,6 +22,7 @@ from govern.principal import Principal
 from govern.errors import Denied
 from govern.bundle.entities import combined_member_predicate
 from govern.sql.binding import bind, principal_placeholders
+from govern.sql.dialect import generate
 from govern.sql.handles import handle_expression, scope_of
 from govern.sql.portable import portable
 from govern.sql.semijoin import simplify_semijoins
@@ -285,7 +286,9 @@ def render(template: RelationTemplate, principal: Principal, dialect: str, fence
     bound = portable(bound, dialect)
     count = sum(1 for _ in bound.find_all(exp.Placeholder))
     uses_key = count > 0 or any(True for _ in bound.find_all(exp.Parameter))
-    sql = bound.sql(dialect=dialect, comments=False, copy=True)
+    # generated in place, as emit generates the query: ``bound`` is this call's own copy, and the
+    # check below compares the text with the tree the generator actually wrote it from
+    sql = generate(bound, dialect)
     # The principal's values (and a query's pushed conjuncts) are literals in it: prove they
     # stayed literals, from the tokens where they show it, else by parsing it back (as verify_output).
     if not tokens_vouch(sql, bound, dialect):
