@@ -1,0 +1,351 @@
+"""Row-predicate conjuncts that a query's own inner join already implies, dropped.
+
+A governed relation's row predicate often holds a semi-join into another
+governed table: lena's orders carry ``customer_id IN (SELECT id FROM customers
+WHERE tenant = 'globex')``, and her customers are ``tenant = 'globex'``. When
+the query joins the two by that key (``JOIN orders o ON o.customer_id = c.id``,
+with ``c`` her governed customers), every order that reaches the result has
+matched a customer she may see, which is what the semi-join says: it is
+implied, and evaluating it again only gives the planner more relations (lena's
+3-table join planned six, 2.9x native RLS, all of it planning). This rule
+finds such conjuncts, one pure function over the analysed tree.
+
+A conjunct ``C = R.f IN (SELECT P.k FROM P [AS x] WHERE Q)`` of reference R's
+predicate is dropped when all of this holds (otherwise it stays):
+
+* a partner reference p of the same base table P (the same catalog entry) is
+  in the same query block, its relation shows ``k`` unmasked, and every
+  top-level conjunct of Q is a top-level conjunct of p's own row predicate
+  (the same principal's: both templates are bound with the same values).
+  Conjuncts are compared as trees after alpha-renaming every relation name to
+  its nesting depth and every column to its catalog spelling; only plain,
+  deterministic nodes take part (columns, literals, principal placeholders,
+  comparisons, AND / OR / NOT, IN, BETWEEN, LIKE, IS, single-table subqueries):
+  anything else is not compared, so the conjunct is kept. Then a row of p's
+  relation satisfies Q, and ``R.f = p.k`` puts ``R.f`` in C's key set;
+* ``R.f = p.k`` (``exp.EQ`` of two plain columns, bound by govern's resolver
+  to exactly R's column f and p's column k, unchanged) is a top-level conjunct
+  that removes every row of R that does not match a row of p:
+
+  - the block's joins are INNER, LEFT, RIGHT, FULL or CROSS (no USING, NATURAL,
+    LATERAL, ASOF, ...) and its FROM items are governed tables, CTEs, or
+    derived tables that cannot read their siblings. Its leading run of inner
+    joins is the *region* (the FROM item and the sources of those joins):
+    their rows are ``WHERE <every ON of the run>`` over the cross product;
+  - R and p are in the region, and the equality is a conjunct of the ON of one
+    of those joins, or of the block's WHERE when every later join is a LEFT
+    join (a WHERE conjunct of the region's columns commutes with them); or
+  - R is the source of a later INNER or LEFT join (its nullable side) whose ON
+    holds the equality and p comes before it; or R is the FROM item of a block
+    whose first join is a RIGHT join on p with the equality in its ON.
+
+  Each of these keeps the rows of the joins up to there equal with and without
+  the conjunct (a row of R it would hide never matches), and later joins only
+  see equal inputs. p's conjuncts may be dropped too: what a dropped conjunct
+  relies on is strictly smaller than itself, so the reasoning is well-founded;
+* nothing can raise on a row the conjunct would have hidden: R is not fenced,
+  which on the fenced dialects means no predicate anywhere in the query may
+  raise (govern.sql.passes.fence fences every filtered relation as soon as one
+  may); every clause item of the query that reads a column of R (through
+  derived columns too: a select-list item, an ORDER BY or GROUP BY key, an
+  aggregate) is leakproof (govern.sql.leakproof), so an expression PostgreSQL
+  evaluates early (a placeholder of a pulled-up subquery below an outer join)
+  cannot raise on one; and every column the query reads of R is shown
+  unmasked, so no mask is computed on one.
+
+R's rows are read only through its one governed relation, which stands in one
+FROM list: whatever reads them elsewhere (a correlated subquery, an outer block
+through a derived table, a CTE read twice) reads rows of that block after its
+joins. The caller (the rewrite pass) renders R's relation without the dropped
+conjuncts; its policies are still reported as applied, since they still hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from govern.sql.conjuncts import split_conjuncts
+
+__all__ = ["Governed", "implied_conjuncts"]
+
+# Dialects where a derived table in FROM may read the FROM items before it without LATERAL
+# (govern.sql.scope.IMPLICIT_LATERAL): there a derived source could read R's rows.
+IMPLICIT_LATERAL = frozenset({"duckdb"})
+# Nodes a compared predicate may consist of: deterministic, and evaluated the same way
+# wherever they stand. Anything else is not compared (the conjunct is kept).
+PLAIN = (exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null, exp.Placeholder, exp.Dot,
+         exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.And, exp.Or, exp.Not, exp.Paren, exp.Is,
+         exp.In, exp.Between, exp.Like, exp.ILike, exp.Neg, exp.Tuple, exp.Select, exp.From, exp.Where,
+         exp.Table, exp.TableAlias, exp.Subquery)
+INNER_KINDS = ("", "INNER", "CROSS")
+
+
+@dataclass(frozen=True)
+class Governed:
+    """What the rule needs of one governed table reference (by its index in the query)."""
+
+    table: object  # its catalog Table
+    qualifier: str  # the name its relation's own columns are qualified with (the table's name)
+    conjuncts: tuple  # top-level conjuncts of its unbound row predicate, as its relation holds them
+    raw: frozenset  # lower-case columns its relation shows unmasked (no mask, hash or handle)
+    read: frozenset  # lower-case columns the query reads of it
+    fenced: bool
+
+
+def implied_conjuncts(analysis, governed: list[Governed], judge, catalog, dialect: str) -> dict[int, frozenset[int]]:
+    """Reference index -> positions (in ``Governed.conjuncts``) of conjuncts the query implies.
+
+    ``analysis``: govern.sql.scope.Analysis of the query; ``judge``: a govern.sql.leakproof.Judge
+    over it. The caller must only pass references for which the fence plan was computed
+    (the dialect has a fence; ``fenced`` says where one stands)."""
+    if analysis is None or catalog is None:
+        return {}
+    out: dict[int, set[int]] = {}
+    reads = _items_reading(analysis)
+    for scope in analysis.scopes:
+        if isinstance(scope.node, exp.Select):
+            for ref, position in _block(scope, analysis, governed, catalog, dialect):
+                if _safe(ref, governed[ref], reads.get(ref, ()), judge):
+                    out.setdefault(ref, set()).add(position)
+    return {ref: frozenset(positions) for ref, positions in out.items()}
+
+
+# ------------------------------------------------------------------ the block's joins
+
+def _block(scope, analysis, governed, catalog, dialect):
+    """(reference, conjunct position) pairs implied by the joins of one SELECT block."""
+    select = scope.node
+    joins = select.args.get("joins") or []
+    if not joins or select.args.get("laterals") or len(scope.sources) != len(joins) + 1:
+        return
+    kinds = []
+    for join in joins:
+        kind = _kind(join)
+        if kind is None:
+            return
+        kinds.append(kind)
+    for source in scope.sources:
+        if source.kind == "table":
+            if source.ref is None or not 0 <= source.ref < len(governed):
+                return
+        elif source.kind == "derived":
+            if source.lateral or dialect in IMPLICIT_LATERAL:
+                return
+        elif source.kind != "cte":
+            return
+    region = 1
+    while region <= len(joins) and kinds[region - 1] == "INNER":
+        region += 1  # sources[0:region] are joined by inner joins only
+    anchors = []  # (equality, sources R may be, sources p may be)
+    inside = set(range(region))
+    for i in range(1, region):
+        anchors += [(c, inside, inside) for c in split_conjuncts(joins[i - 1].args["on"])] if joins[i - 1].args.get("on") else []
+    where = select.args.get("where")
+    if where is not None and all(k == "LEFT" for k in kinds[region - 1:]):
+        anchors += [(c, inside, inside) for c in split_conjuncts(where.this)]
+    for i in range(region, len(joins) + 1):
+        on = joins[i - 1].args.get("on")
+        if on is None:
+            continue
+        if kinds[i - 1] in ("INNER", "LEFT"):
+            anchors += [(c, {i}, set(range(i))) for c in split_conjuncts(on)]
+        elif kinds[i - 1] == "RIGHT" and i == 1:
+            anchors += [(c, {0}, {1}) for c in split_conjuncts(on)]
+    position = {id(source): i for i, source in enumerate(scope.sources)}
+    for conjunct, r_sources, p_sources in anchors:
+        sides = _equality(conjunct, scope, analysis, position)
+        if sides is None:
+            continue
+        for (r_at, r_ref, f), (p_at, p_ref, k) in (sides, sides[::-1]):
+            if r_at in r_sources and p_at in p_sources and r_ref != p_ref:
+                for at, candidate in enumerate(governed[r_ref].conjuncts):
+                    if _implied(candidate, governed[r_ref], f, governed[p_ref], k, catalog):
+                        yield r_ref, at
+
+
+def _kind(join: exp.Join) -> str | None:
+    """INNER, LEFT, RIGHT or FULL for a plain join; None for anything else."""
+    if any(v for key, v in join.args.items() if key not in ("this", "on", "side", "kind")):
+        return None  # USING, NATURAL, ASOF, hints, ...
+    side = (join.args.get("side") or "").upper()
+    kind = (join.args.get("kind") or "").upper()
+    if side == "" and kind in INNER_KINDS:
+        return "INNER"
+    if side in ("LEFT", "RIGHT", "FULL") and kind in ("", "OUTER"):
+        return side
+    return None
+
+
+def _equality(conjunct, scope, analysis, position):
+    """((source position, reference, column), ...) for the two sides of ``a.x = b.y``, when both are
+    governed tables' own columns, unchanged, bound in this very block."""
+    if not isinstance(conjunct, exp.EQ):
+        return None
+    sides = []
+    for side in (conjunct.this, conjunct.expression):
+        if not isinstance(side, exp.Column) or isinstance(side.this, exp.Star):
+            return None
+        binding = analysis.bindings.get(id(side))
+        if binding is None or binding.kind != "column" or binding.scope is not scope:
+            return None
+        source, output = binding.source, binding.output
+        if source is None or source.kind != "table" or id(source) not in position:
+            return None
+        if output is None or output.hidden or output.base is None or output.base[0] != source.ref:
+            return None
+        sides.append((position[id(source)], source.ref, output.base[1]))
+    return tuple(sides)
+
+
+# ------------------------------------------------------------------ the conjunct and the partner's predicate
+
+def _implied(conjunct, r: Governed, f: str, p: Governed, k: str, catalog) -> bool:
+    """``conjunct`` is ``R.f IN (SELECT P.k FROM P WHERE Q)`` and p's predicate holds every conjunct of Q."""
+    if k not in p.raw or f not in r.raw:
+        return False
+    if not isinstance(conjunct, exp.In) or conjunct.expressions or conjunct.args.get("unnest") \
+            or conjunct.args.get("field") or conjunct.args.get("is_global"):
+        return False
+    left = conjunct.this
+    if not isinstance(left, exp.Column) or left.args.get("db") or left.args.get("catalog"):
+        return False
+    if left.name.lower() != f or (left.table and left.table.lower() != r.qualifier.lower()):
+        return False
+    query = conjunct.args.get("query")
+    select = query.this if isinstance(query, exp.Subquery) else query
+    if not isinstance(select, exp.Select) or (isinstance(query, exp.Subquery) and any(
+            v for key, v in query.args.items() if key != "this")):
+        return False
+    shape = _single(select, catalog)
+    if shape is None or shape[0] is not p.table:
+        return False
+    table, name = shape
+    column = select.expressions[0]
+    if not isinstance(column, exp.Column) or column.name.lower() != k or (
+            column.table and column.table.lower() != name):
+        return False
+    where = select.args.get("where")
+    wanted = split_conjuncts(where.this) if where is not None else []
+    have = set()
+    for part in p.conjuncts:
+        text = _canonical(part, [(p.qualifier.lower(), p.table)], catalog)
+        if text is not None:
+            have.add(text)
+    for part in wanted:
+        text = _canonical(part, [(name, table)], catalog)
+        if text is None or text not in have:
+            return False
+    return True
+
+
+def _single(select: exp.Select, catalog):
+    """(catalog table, lower-case name it goes by) of ``SELECT x FROM T [AS n] [WHERE ...]``."""
+    if any(v for key, v in select.args.items() if key not in ("expressions", "from_", "where")):
+        return None
+    if len(select.expressions) != 1:
+        return None
+    source = select.args.get("from_")
+    source = source.this if source is not None else None
+    if not isinstance(source, exp.Table) or not isinstance(source.this, exp.Identifier):
+        return None
+    if any(v for key, v in source.args.items() if key not in ("this", "db", "alias")):
+        return None
+    alias = source.args.get("alias")
+    if alias is not None and (alias.columns or not alias.name):
+        return None
+    table = catalog.table(source.name, source.db or None)
+    if table is None:
+        return None
+    return table, (alias.name if alias is not None else source.name).lower()
+
+
+def _canonical(node: exp.Expression, env: list, catalog) -> str | None:
+    """``node`` as text with relation names replaced by their nesting depth and columns by their
+    catalog spelling; None when it holds anything but plain nodes or a name that is not certain.
+    ``env``: (name, catalog table) of the enclosing relations, outermost first."""
+    holder = exp.Paren(this=node.copy())  # so the conjunct's own node is checked like its children
+    if not _rename(holder, env, catalog):
+        return None
+    return holder.sql(dialect="postgres", normalize=False, pretty=False, comments=False)
+
+
+def _rename(node: exp.Expression, env: list, catalog) -> bool:
+    for child in list(node.iter_expressions()):
+        if not isinstance(child, PLAIN):
+            return False
+        if isinstance(child, exp.Dot) and not isinstance(child.this, exp.Placeholder):
+            return False
+        if isinstance(child, exp.Select):
+            shape = _single(child, catalog)
+            if shape is None:
+                return False
+            table, name = shape
+            inner = env + [(name, table)]
+            source = child.args["from_"].this
+            source.set("alias", exp.TableAlias(this=exp.to_identifier(f"_t{len(inner)}")))
+            source.set("db", exp.to_identifier((table.schema or "").lower()) if table.schema else None)
+            source.set("this", exp.to_identifier(table.name.lower()))
+            if not _rename(child, inner, catalog):
+                return False
+            continue
+        if isinstance(child, exp.Column):
+            if not _column(child, env):
+                return False
+            continue
+        if not _rename(child, env, catalog):
+            return False
+    return True
+
+
+def _column(column: exp.Column, env: list) -> bool:
+    if isinstance(column.this, exp.Star) or column.args.get("db") or column.args.get("catalog"):
+        return False
+    name = column.name.lower()
+    if column.table:
+        depth = next((d for d in range(len(env) - 1, -1, -1) if env[d][0] == column.table.lower()), None)
+    else:  # the innermost relation that has the column (SQL's rule)
+        depth = next((d for d in range(len(env) - 1, -1, -1) if env[d][1].column(name) is not None), None)
+    if depth is None or env[depth][1].column(name) is None:
+        return False
+    column.set("table", exp.to_identifier(f"_t{depth + 1}"))
+    column.set("this", exp.to_identifier(env[depth][1].column(name).name.lower()))
+    return True
+
+
+# ------------------------------------------------------------------ nothing may raise on a hidden row
+
+def _items_reading(analysis) -> dict[int, list]:
+    """Reference index -> the clause items (one expression each) that read a column of it."""
+    out: dict[int, list] = {}
+    for reference in analysis.references:
+        binding = analysis.bindings.get(id(reference.node))
+        if binding is None:
+            continue
+        item = _item(reference)
+        for ref in {ref for ref, _ in binding.reads}:
+            out.setdefault(ref, []).append(item)
+    return out
+
+
+def _item(reference) -> exp.Expression:
+    """The one expression of its clause that ``reference`` stands in (a GROUP BY key, an ORDER BY
+    key without its direction, a select-list item)."""
+    item = reference.item
+    node = reference.node
+    if isinstance(item, (exp.Where, exp.Having, exp.Qualify)):
+        item = item.this
+    if isinstance(item, (exp.Group, exp.Order, exp.Tuple, exp.Distinct)):
+        while node.parent is not None and node.parent is not item:
+            node = node.parent
+        item = node if node.parent is item else item
+    while isinstance(item, exp.Ordered):
+        item = item.this
+    return item
+
+
+def _safe(ref: int, governed: Governed, items: list, judge) -> bool:
+    if governed.fenced or not governed.read <= governed.raw:
+        return False
+    return all(judge.leakproof(item) for item in items)
