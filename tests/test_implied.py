@@ -290,3 +290,59 @@ def test_a_partner_with_another_predicate_implies_nothing(quiet_gov):
     assert rewrite.implied_by_joins(eve, [lenas[0], eves[1]], needed) == {}  # lena's customers: not
     # the other way round the subquery asks for less than the partner holds: implied
     assert rewrite.implied_by_joins(lena, [eves[0], lenas[1]], needed) == {1: frozenset({0})}
+
+
+# ------------------------------------------------------------------ the error channel (tests/test_error_channel_worlds.py)
+
+from tests.test_error_channel_worlds import (  # noqa: E402  (the worlds fixture and its probes)
+    CUSTOMER_GUARDS, ENGINES, RAISING, WORLD_SETTINGS, assert_same_in_both_worlds, guards, two_worlds)
+
+# Joins the rule acts on, with a raising expression {e} (or predicate {p}) guarded on a row of
+# orders ({o}: true on a row hidden from eve in one world only, among them orders hidden only by
+# the tenant semi-join the rule drops) or of customers ({c}). Where the expression reads orders,
+# the conjunct must stay (or the relation be fenced); where it reads only customers, the rule
+# fires and the expression must still never see a row of orders the semi-join hid.
+JOIN = "customers c JOIN orders o ON o.customer_id = c.id"
+JOINED_PLACES = {
+    "select_o": "SELECT o.id, {eo} AS v FROM " + JOIN,
+    "select_c": "SELECT o.id, {ec} AS v FROM " + JOIN,
+    "order_o": "SELECT o.id FROM " + JOIN + " ORDER BY {eo}, o.id LIMIT 3",
+    "order_c": "SELECT o.id FROM " + JOIN + " ORDER BY {ec}, o.id LIMIT 3",
+    "where_o": "SELECT count(*) FROM " + JOIN + " WHERE {po}",
+    "where_c": "SELECT count(*) FROM " + JOIN + " WHERE {pc}",
+    "on_c": "SELECT count(*) FROM customers c JOIN orders o ON o.customer_id = c.id AND {pc}",
+    "left_select_o": "SELECT c.id, {eo} AS v FROM customers c LEFT JOIN orders o ON o.customer_id = c.id",
+    "left_on_c": "SELECT count(*) FROM customers c LEFT JOIN orders o ON o.customer_id = c.id AND {pc}",
+    "outer_derived_o": ("SELECT count(*) FROM regions r LEFT JOIN (SELECT o.id, o.region, {eo} AS v FROM " + JOIN
+                        + ") d ON d.region = r.code"),
+    "outer_derived_c": ("SELECT count(*) FROM regions r LEFT JOIN (SELECT o.id, o.region, {ec} AS v FROM " + JOIN
+                        + ") d ON d.region = r.code"),
+    "grouped_o": "SELECT c.id, sum({eo}) FROM " + JOIN + " GROUP BY c.id",
+    "grouped_c": "SELECT o.id, max({ec}) FROM " + JOIN + " GROUP BY o.id",
+    "items_o": ("SELECT i.product, {eo} AS v FROM customers c JOIN orders o ON o.customer_id = c.id "
+                "JOIN order_items i ON i.order_id = o.id"),
+}
+
+
+def compose_joined(worlds, engine: str, guard: int, raising: int, place: str) -> str:
+    order_guard = guards(worlds)[guard % len(guards(worlds))].format(a="o")
+    customer_guard = CUSTOMER_GUARDS[guard % len(CUSTOMER_GUARDS)].format(a="c")
+    eo = RAISING[engine][raising % len(RAISING[engine])].format(g=order_guard)
+    ec = RAISING[engine][raising % len(RAISING[engine])].format(g=customer_guard)
+    return JOINED_PLACES[place].format(eo=eo, ec=ec, po=f"{eo} IS NOT NULL", pc=f"{ec} IS NOT NULL")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@WORLD_SETTINGS
+@given(shape=st.tuples(st.integers(0, 9), st.integers(0, 3), st.sampled_from(sorted(JOINED_PLACES))))
+def test_hidden_rows_never_change_the_outcome_of_implied_joins(engine, shape, two_worlds):
+    guard, raising, place = shape
+    assert_same_in_both_worlds(two_worlds, engine, compose_joined(two_worlds, engine, guard, raising, place))
+
+
+@pytest.mark.parametrize("place", sorted(JOINED_PLACES))
+def test_the_rule_fires_only_where_nothing_may_raise_on_orders(place, quiet_gov, two_worlds):
+    sql = compose_joined(two_worlds, "postgres", 0, 1, place)
+    orders = relation_of(governed_sql(quiet_gov, "eve", sql), "o")
+    dropped = "account_manager_id" not in orders
+    assert dropped == (place in ("select_c", "order_c", "grouped_c", "outer_derived_c")), orders
