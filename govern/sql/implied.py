@@ -43,15 +43,20 @@ predicate is dropped when all of this holds (otherwise it stays):
   the conjunct (a row of R it would hide never matches), and later joins only
   see equal inputs. p's conjuncts may be dropped too: what a dropped conjunct
   relies on is strictly smaller than itself, so the reasoning is well-founded;
-* nothing can raise on a row the conjunct would have hidden: R is not fenced,
-  which on the fenced dialects means no predicate anywhere in the query may
-  raise (govern.sql.passes.fence fences every filtered relation as soon as one
-  may); every clause item of the query that reads a column of R (through
-  derived columns too: a select-list item, an ORDER BY or GROUP BY key, an
-  aggregate) is leakproof (govern.sql.leakproof), so an expression PostgreSQL
-  evaluates early (a placeholder of a pulled-up subquery below an outer join)
-  cannot raise on one; and every column the query reads of R is shown
-  unmasked, so no mask is computed on one.
+* nothing can raise on a row the conjunct would have hidden, or run or not
+  because of one: R is not fenced, which on the fenced dialects means no
+  predicate anywhere in the query may raise (govern.sql.passes.fence fences
+  every filtered relation as soon as one may); every expression of the query
+  outside the outermost SELECT's select list, GROUP BY, HAVING, QUALIFY,
+  WINDOW, DISTINCT and ORDER BY is leakproof (govern.sql.leakproof), whatever
+  it reads, and so is every subquery where it stands unless it is an item of
+  that select list (PostgreSQL computes a pulled-up subquery's output below
+  an outer join at the scan of the tables it reads, and an engine skips a
+  join input when the other is empty, so a hidden row of R could decide
+  whether such an expression runs at all); the outermost clauses run on the
+  final rows, which are the same both ways. Every column the query reads of R
+  is shown unmasked, and no column the query reads of any relation is shown
+  through an ``expression`` mask (policy SQL that may raise).
 
 R's rows are read only through its one governed relation, which stands in one
 FROM list: whatever reads them elsewhere (a correlated subquery, an outer block
@@ -92,6 +97,7 @@ class Governed:
     raw: frozenset  # lower-case columns its relation shows unmasked (no mask, hash or handle)
     read: frozenset  # lower-case columns the query reads of it
     fenced: bool
+    raising: frozenset = frozenset()  # lower-case columns shown through an expression that may raise
 
 
 def implied_conjuncts(analysis, governed: list[Governed], judge, catalog, dialect: str) -> dict[int, frozenset[int]]:
@@ -102,12 +108,13 @@ def implied_conjuncts(analysis, governed: list[Governed], judge, catalog, dialec
     (the dialect has a fence; ``fenced`` says where one stands)."""
     if analysis is None or catalog is None:
         return {}
+    if not _nothing_may_raise(analysis, governed, judge):
+        return {}
     out: dict[int, set[int]] = {}
-    reads = _items_reading(analysis)
     for scope in analysis.scopes:
         if isinstance(scope.node, exp.Select):
             for ref, position in _block(scope, analysis, governed, catalog, dialect):
-                if _safe(ref, governed[ref], reads.get(ref, ()), judge):
+                if _safe(governed[ref]):
                     out.setdefault(ref, set()).add(position)
     return {ref: frozenset(positions) for ref, positions in out.items()}
 
@@ -316,24 +323,38 @@ def _column(column: exp.Column, env: list) -> bool:
 
 # ------------------------------------------------------------------ nothing may raise on a hidden row
 
-def _items_reading(analysis) -> dict[int, list]:
-    """Reference index -> the clause items (one expression each) that read a column of it."""
-    out: dict[int, list] = {}
+# Clauses of the outermost SELECT that run on its final rows, above every join of the query:
+# an expression there sees only rows both ways share. Everywhere else an expression may run
+# below a join (a pulled-up subquery's output under an outer join is computed at the scan of
+# the tables it reads; a subquery scan or a join's other input is skipped when a join input is
+# empty), where a row the dropped conjunct hid could reach it or decide whether it runs.
+ROOT_CLAUSES = frozenset({"select", "group", "having", "qualify", "window", "order", "distinct"})
+
+
+def _nothing_may_raise(analysis, governed: list[Governed], judge) -> bool:
+    """No expression of the query that could run below a join may raise, and no relation computes
+    a value that may raise (an ``expression`` mask) for a column the query reads."""
+    if any(g.read & g.raising for g in governed):
+        return False
+    root = analysis.root
+    projections = root.node.expressions if isinstance(root.node, exp.Select) else []
     for reference in analysis.references:
-        binding = analysis.bindings.get(id(reference.node))
-        if binding is None:
+        if not (reference.scope is root and reference.clause in ROOT_CLAUSES) and not judge.leakproof(
+                _item(reference.item, reference.node)):
+            return False
+    for scope in analysis.scopes:  # a subquery standing in an expression: judged where it stands
+        if scope.holder is None or scope.item is None:
             continue
-        item = _item(reference)
-        for ref in {ref for ref, _ in binding.reads}:
-            out.setdefault(ref, []).append(item)
-    return out
+        if scope.holder is root and any(scope.item is p for p in projections):
+            continue  # a scalar subquery of the final select list: runs per final row
+        if not judge.leakproof(_item(scope.item, scope.node)):
+            return False
+    return True
 
 
-def _item(reference) -> exp.Expression:
-    """The one expression of its clause that ``reference`` stands in (a GROUP BY key, an ORDER BY
-    key without its direction, a select-list item)."""
-    item = reference.item
-    node = reference.node
+def _item(item: exp.Expression, node: exp.Expression) -> exp.Expression:
+    """The one expression of its clause that ``node`` stands in (a GROUP BY key, an ORDER BY
+    key without its direction, a select-list item, a WHERE's condition)."""
     if isinstance(item, (exp.Where, exp.Having, exp.Qualify)):
         item = item.this
     if isinstance(item, (exp.Group, exp.Order, exp.Tuple, exp.Distinct)):
@@ -345,7 +366,6 @@ def _item(reference) -> exp.Expression:
     return item
 
 
-def _safe(ref: int, governed: Governed, items: list, judge) -> bool:
-    if governed.fenced or not governed.read <= governed.raw:
-        return False
-    return all(judge.leakproof(item) for item in items)
+def _safe(governed: Governed) -> bool:
+    """R itself: not fenced, and every column the query reads of it shown as stored."""
+    return not governed.fenced and governed.read <= governed.raw

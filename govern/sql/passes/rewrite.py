@@ -85,10 +85,23 @@ def implied_by_joins(ctx: SqlContext, templates: list[RelationTemplate], needed)
     governed = [
         Governed(table=ref.table, qualifier=ref.table.name, conjuncts=predicate_conjuncts(template),
                  raw=frozenset(p.name.lower() for p in template.select.expressions if isinstance(p, exp.Column)),
-                 read=needed.get(index, frozenset()), fenced=is_fenced(ctx, template, index))
+                 read=needed.get(index, frozenset()), fenced=is_fenced(ctx, template, index),
+                 raising=expression_masked(ctx, ref.table))
         for index, (ref, template) in enumerate(zip(ctx.references, templates))]
     judge = Judge(ctx.analysis, column_facts([ref.table for ref in ctx.references], templates))
     return implied_conjuncts(ctx.analysis, governed, judge, ctx.bundle.catalog, ctx.dialect)
+
+
+def expression_masked(ctx: SqlContext, table) -> frozenset[str]:
+    """Columns of ``table`` the principal sees through an ``expression`` mask (policy SQL that may
+    raise); the other mask kinds are govern's own expressions, which do not."""
+    masks = ctx.bundle.table_policy(table.name).masks
+    out = set()
+    for name, rules in masks.items():
+        applied = next((m for m in rules if m.applies_to(ctx.roles)), None)
+        if applied is not None and applied.kind == "expression":
+            out.add(name.lower())
+    return frozenset(out)
 
 
 def without_conjuncts(ctx: SqlContext, table, template: RelationTemplate, dropped: frozenset[int]) -> RelationTemplate:
