@@ -17,8 +17,9 @@ predicate is dropped when all of this holds (otherwise it stays):
   in the same query block, its relation shows ``k`` unmasked, and every
   top-level conjunct of Q is a top-level conjunct of p's own row predicate
   (the same principal's: both templates are bound with the same values).
-  Conjuncts are compared as trees after alpha-renaming every relation name to
-  its nesting depth and every column to its catalog spelling; only plain,
+  Conjuncts are compared as trees (parentheses aside) after alpha-renaming
+  every relation name to its nesting depth and every column to its catalog
+  spelling; only plain,
   deterministic nodes take part (columns, literals, principal placeholders,
   comparisons, AND / OR / NOT, IN, BETWEEN, LIKE, IS, single-table subqueries):
   anything else is not compared, so the conjunct is kept. Then a row of p's
@@ -72,12 +73,10 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from govern.sql.conjuncts import split_conjuncts
+from govern.sql.scope import IMPLICIT_LATERAL  # a derived table there may read R's rows without LATERAL
 
 __all__ = ["Governed", "implied_conjuncts"]
 
-# Dialects where a derived table in FROM may read the FROM items before it without LATERAL
-# (govern.sql.scope.IMPLICIT_LATERAL): there a derived source could read R's rows.
-IMPLICIT_LATERAL = frozenset({"duckdb"})
 # Nodes a compared predicate may consist of: deterministic, and evaluated the same way
 # wherever they stand. Anything else is not compared (the conjunct is kept).
 PLAIN = (exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null, exp.Placeholder, exp.Dot,
@@ -275,7 +274,26 @@ def _canonical(node: exp.Expression, env: list, catalog) -> str | None:
     holder = exp.Paren(this=node.copy())  # so the conjunct's own node is checked like its children
     if not _rename(holder, env, catalog):
         return None
-    return holder.sql(dialect="postgres", normalize=False, pretty=False, comments=False)
+    return _shape(holder)
+
+
+def _shape(node: exp.Expression) -> str:
+    """The tree as text, node types and arguments spelled out (parentheses, which only group,
+    left out: the tree already says what groups with what)."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    parts = []
+    for key in sorted(node.args):
+        value = node.args[key]
+        if value is None or value is False or (isinstance(value, list) and not value):
+            continue
+        if isinstance(value, list):
+            parts.append(f"{key}=[{','.join(_shape(v) if isinstance(v, exp.Expression) else repr(v) for v in value)}]")
+        elif isinstance(value, exp.Expression):
+            parts.append(f"{key}={_shape(value)}")
+        else:
+            parts.append(f"{key}={value!r}")
+    return f"{type(node).__name__}({','.join(parts)})"
 
 
 def _rename(node: exp.Expression, env: list, catalog) -> bool:
