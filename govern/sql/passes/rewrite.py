@@ -14,13 +14,13 @@ from dataclasses import replace
 from sqlglot import exp
 
 from govern.errors import Denied
+from govern.sql.binding import principal_placeholders
 from govern.sql.conjuncts import split_conjuncts
 from govern.sql.decision import SqlContext
 from govern.sql.implied import Governed, implied_conjuncts
 from govern.sql.leakproof import Judge
 from govern.sql.relation import (FENCE_DIALECTS, RelationTemplate, Rendered, binding_key, build_template,
                                  classification_masks, column_facts, free_text_plan, missing_attributes, render)
-from govern.sql.binding import principal_placeholders
 
 STAND_IN = "SELECT 1"
 
@@ -65,6 +65,7 @@ def rewrite(ctx: SqlContext) -> None:
 
 
 def is_fenced(ctx: SqlContext, template: RelationTemplate, index: int) -> bool:
+    """Whether reference ``index`` gets a fence (plan_fences said so, or the fence plan is unknown)."""
     return template.filtered and ctx.dialect in FENCE_DIALECTS and (ctx.fences is None or index in ctx.fences)
 
 
