@@ -97,30 +97,34 @@ class Governed:
     read: frozenset  # lower-case columns the query reads of it
     fenced: bool
     raising: frozenset = frozenset()  # lower-case columns shown through an expression that may raise
+    key: tuple | None = None  # names its predicate (table, role set, dialect) in the caller's memo
 
 
-def implied_conjuncts(analysis, governed: list[Governed], judge, catalog, dialect: str) -> dict[int, frozenset[int]]:
+def implied_conjuncts(analysis, governed: list[Governed], judge, catalog, dialect: str,
+                      memo=None) -> dict[int, frozenset[int]]:
     """Reference index -> positions (in ``Governed.conjuncts``) of conjuncts the query implies.
 
     ``analysis``: govern.sql.scope.Analysis of the query; ``judge``: a govern.sql.leakproof.Judge
     over it. The caller must only pass references for which the fence plan was computed
-    (the dialect has a fence; ``fenced`` says where one stands)."""
-    if analysis is None or catalog is None:
-        return {}
-    if not _nothing_may_raise(analysis, governed, judge):
+    (the dialect has a fence; ``fenced`` says where one stands). ``memo`` (``get`` / ``put``)
+    keeps which conjuncts of one predicate a join to another implies, by their ``key``s: it
+    depends on the two predicates and the two columns alone."""
+    if analysis is None or catalog is None or not any(g.conjuncts and _safe(g) for g in governed):
         return {}
     out: dict[int, set[int]] = {}
     for scope in analysis.scopes:
-        if isinstance(scope.node, exp.Select):
-            for ref, position in _block(scope, analysis, governed, catalog, dialect):
+        if isinstance(scope.node, exp.Select) and scope.node.args.get("joins"):
+            for ref, position in _block(scope, analysis, governed, catalog, dialect, memo):
                 if _safe(governed[ref]):
                     out.setdefault(ref, set()).add(position)
+    if not out or not _nothing_may_raise(analysis, governed, judge):
+        return {}
     return {ref: frozenset(positions) for ref, positions in out.items()}
 
 
 # ------------------------------------------------------------------ the block's joins
 
-def _block(scope, analysis, governed, catalog, dialect):
+def _block(scope, analysis, governed, catalog, dialect, memo=None):
     """(reference, conjunct position) pairs implied by the joins of one SELECT block."""
     select = scope.node
     joins = select.args.get("joins") or []
@@ -166,9 +170,19 @@ def _block(scope, analysis, governed, catalog, dialect):
             continue
         for (r_at, r_ref, f), (p_at, p_ref, k) in (sides, sides[::-1]):
             if r_at in r_sources and p_at in p_sources and r_ref != p_ref:
-                for at, candidate in enumerate(governed[r_ref].conjuncts):
-                    if _implied(candidate, governed[r_ref], f, governed[p_ref], k, catalog):
-                        yield r_ref, at
+                for at in _positions(governed[r_ref], f, governed[p_ref], k, catalog, memo):
+                    yield r_ref, at
+
+
+def _positions(r: Governed, f: str, p: Governed, k: str, catalog, memo) -> frozenset[int]:
+    """Positions of r's conjuncts that ``r.f = p.k`` implies (remembered in ``memo``)."""
+    key = ("implied", r.key, f, p.key, k) if r.key is not None and p.key is not None else None
+    hit = memo.get(key) if memo is not None and key is not None else None
+    if hit is None:
+        hit = frozenset(at for at, candidate in enumerate(r.conjuncts) if _implied(candidate, r, f, p, k, catalog))
+        if memo is not None and key is not None:
+            memo.put(key, hit)
+    return hit
 
 
 def _kind(join: exp.Join) -> str | None:

@@ -69,6 +69,7 @@ def plan_fences_for(ctx: SqlContext) -> None:
     templates = [relation_template(ctx, ref.table) for ref in ctx.references]
     columns = column_facts([ref.table for ref in ctx.references], templates)
     judge = Judge(analysis, columns)
+    ctx.judge = judge
     leaky: list[exp.Expression] = []
     kept: list[tuple[Scope, exp.Expression, str]] = []  # leakproof conjuncts, for pushing down
     classes = _Classes()

@@ -83,14 +83,25 @@ def implied_by_joins(ctx: SqlContext, templates: list[RelationTemplate], needed)
         return {}
     if len(ctx.references) < 2:
         return {}
-    governed = [
-        Governed(table=ref.table, qualifier=ref.table.name, conjuncts=predicate_conjuncts(template),
-                 raw=frozenset(p.name.lower() for p in template.select.expressions if isinstance(p, exp.Column)),
-                 read=needed.get(index, frozenset()), fenced=is_fenced(ctx, template, index),
-                 raising=expression_masked(ctx, ref.table))
-        for index, (ref, template) in enumerate(zip(ctx.references, templates))]
-    judge = Judge(ctx.analysis, column_facts([ref.table for ref in ctx.references], templates))
-    return implied_conjuncts(ctx.analysis, governed, judge, ctx.bundle.catalog, ctx.dialect)
+    governed = [replace(governed_template(ctx, ref.table, template), read=needed.get(index, frozenset()),
+                        fenced=is_fenced(ctx, template, index))
+                for index, (ref, template) in enumerate(zip(ctx.references, templates))]
+    judge = ctx.judge or Judge(ctx.analysis, column_facts([ref.table for ref in ctx.references], templates))
+    return implied_conjuncts(ctx.analysis, governed, judge, ctx.bundle.catalog, ctx.dialect, ctx.bundle.templates)
+
+
+def governed_template(ctx: SqlContext, table, template: RelationTemplate) -> Governed:
+    """What govern.sql.implied needs of the template (cached per bundle); ``read`` and ``fenced``
+    are the query's."""
+    key = ("implied-facts", table.name, ctx.roles, ctx.dialect)
+    hit = ctx.bundle.templates.get(key)
+    if hit is None:
+        hit = Governed(table=table, qualifier=table.name, conjuncts=predicate_conjuncts(template),
+                       raw=frozenset(p.name.lower() for p in template.select.expressions if isinstance(p, exp.Column)),
+                       read=frozenset(), fenced=True, raising=expression_masked(ctx, table),
+                       key=(table.name, ctx.roles, ctx.dialect))
+        ctx.bundle.templates.put(key, hit)
+    return hit
 
 
 def expression_masked(ctx: SqlContext, table) -> frozenset[str]:
