@@ -79,6 +79,7 @@ class SqlContext:
     # reference index -> leakproof conjuncts to copy inside its fence, for the references that
     # need one (plan_fences); None: not analysed, so every filtered relation is fenced.
     fences: dict[int, list] | None = None
+    judge: object | None = None  # govern.sql.leakproof.Judge over the analysis (plan_fences), reused by rewrite
     parameter_count: int = 0  # `?` placeholders in the governed SQL (sqlite hash masks)
     relations: list = field(default_factory=list)  # (stand-in Var, rendered relation SQL) per governed reference
     skeleton_sql: str | None = None  # the governed SQL with markers for the relations (verify_output)

@@ -75,6 +75,20 @@ class RelationTemplate:
     masked: tuple[str, ...] = ()  # columns under any mask (explicit or from their classification)
 
 
+def column_facts(tables: list[Table], templates: list[RelationTemplate]) -> dict[tuple[int, str], tuple[str | None, bool]]:
+    """(reference, column) -> (catalog type, masked) for every column of every governed reference
+    (what govern.sql.leakproof.Judge needs to know of the governed relations)."""
+    facts: dict[tuple[int, str], tuple[str | None, bool]] = {}
+    for index, (table, template) in enumerate(zip(tables, templates)):
+        for column in table.columns:
+            name = column.name.lower()
+            if name in template.handles:
+                facts[(index, name)] = ("VARCHAR", False)  # a handle: text govern computes, cannot raise
+            else:
+                facts[(index, name)] = (column.type, name in template.masked)
+    return facts
+
+
 def row_predicate(policy: TablePolicy, roles: frozenset[str]) -> tuple[exp.Expression | None, list[CompiledFilter]]:
     """The unbound row predicate for a role set, and the filters and entity scopes used.
 

@@ -33,7 +33,7 @@ from govern.sql.conjuncts import split_conjuncts
 from govern.errors import Denied
 from govern.sql.decision import SqlContext
 from govern.sql.leakproof import Judge
-from govern.sql.relation import FENCE_DIALECTS
+from govern.sql.relation import FENCE_DIALECTS, column_facts
 from govern.sql.scope import Scope
 
 PUSHABLE = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.In, exp.Between, exp.Like, exp.ILike)
@@ -70,8 +70,9 @@ def plan_fences_for(ctx: SqlContext) -> None:
     if not any(template.filtered for template in templates):
         ctx.fences = {}  # no relation hides a row: nothing to fence, whatever the predicates
         return
-    columns = _column_facts(ctx, templates)
+    columns = column_facts([ref.table for ref in ctx.references], templates)
     judge = Judge(analysis, columns)
+    ctx.judge = judge
     leaky: list[exp.Expression] = []
     kept: list[tuple[Scope, exp.Expression, str]] = []  # leakproof conjuncts, for pushing down
     classes = _Classes()
@@ -138,20 +139,6 @@ def _correlated_items(analysis, judge: Judge) -> list[exp.Expression]:
 
 
 PREDICATE_CLAUSES = frozenset({"where", "having", "qualify", "on"})
-
-
-def _column_facts(ctx: SqlContext, templates) -> dict[tuple[int, str], tuple[str | None, bool]]:
-    """(reference, column) -> (catalog type, masked) for every column of every governed reference."""
-    facts: dict[tuple[int, str], tuple[str | None, bool]] = {}
-    for index, (ref, template) in enumerate(zip(ctx.references, templates)):
-        for column in ref.table.columns:
-            name = column.name.lower()
-            masked = name in template.masked
-            if name in template.handles:
-                facts[(index, name)] = ("VARCHAR", False)  # a handle: text govern computes, cannot raise
-            else:
-                facts[(index, name)] = (column.type, masked)
-    return facts
 
 
 def _conjuncts(scope: Scope):

@@ -3,17 +3,24 @@
 The relation for (table, role set, dialect) is built once as a template; for
 a principal's values it is rendered to SQL once and cached (fenced and
 unfenced), and the reference becomes ``(<rendered relation>) AS <alias>`` in
-the tree.
+the tree. A conjunct of its row predicate that the query's own join to
+another governed relation already implies is left out (govern.sql.implied).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlglot import exp
 
 from govern.errors import Denied
+from govern.sql.binding import principal_placeholders
+from govern.sql.conjuncts import split_conjuncts
 from govern.sql.decision import SqlContext
+from govern.sql.implied import Governed, implied_conjuncts
+from govern.sql.leakproof import Judge
 from govern.sql.relation import (FENCE_DIALECTS, RelationTemplate, Rendered, binding_key, build_template,
-                                 classification_masks, free_text_plan, missing_attributes, render)
+                                 classification_masks, column_facts, free_text_plan, missing_attributes, render)
 
 STAND_IN = "SELECT 1"
 
@@ -21,18 +28,23 @@ STAND_IN = "SELECT 1"
 def rewrite(ctx: SqlContext) -> None:
     reasons: list[str] = []
     needed = columns_needed(ctx)
+    templates = [relation_template(ctx, ref.table) for ref in ctx.references]
+    implied = implied_by_joins(ctx, templates, needed)
     for index, ref in enumerate(ctx.references):
         node = ref.node
-        template = relation_template(ctx, ref.table)
+        template = templates[index]
         missing = missing_attributes(template, ctx.principal)
         if missing:
             reasons += missing
             continue
-        fenced = template.filtered and ctx.dialect in FENCE_DIALECTS and (ctx.fences is None or index in ctx.fences)
+        fenced = is_fenced(ctx, template, index)
         pushed = (ctx.fences or {}).get(index) or []
         columns = needed.get(index) if needed is not None else None
+        dropped = implied.get(index, frozenset())
+        if dropped:
+            template = without_conjuncts(ctx, ref.table, template, dropped)
         relation = (rendered_with(ctx, template, pushed, columns) if fenced and pushed
-                    else rendered(ctx, ref.table, template, fenced, columns))
+                    else rendered(ctx, ref.table, template, fenced, columns, dropped))
         # Keep the name the query uses for the table, so `t.col` and `customers.col` still resolve.
         alias = node.args.get("alias") or exp.TableAlias(this=node.this)
         # A stand-in until emit, which puts a marker table in its place, generates the
@@ -50,6 +62,73 @@ def rewrite(ctx: SqlContext) -> None:
         raise Denied(*dict.fromkeys(reasons))
     if ctx.uses_hash_key and not ctx.hash_key:
         raise Denied("a hash mask applies but no hash key is configured")
+
+
+def is_fenced(ctx: SqlContext, template: RelationTemplate, index: int) -> bool:
+    """Whether reference ``index`` gets a fence (plan_fences said so, or the fence plan is unknown)."""
+    return template.filtered and ctx.dialect in FENCE_DIALECTS and (ctx.fences is None or index in ctx.fences)
+
+
+def predicate_conjuncts(template: RelationTemplate) -> tuple:
+    """The top-level conjuncts of the template's row predicate, in order (none when unfiltered)."""
+    where = template.select.args.get("where")
+    return tuple(split_conjuncts(where.this)) if where is not None else ()
+
+
+def implied_by_joins(ctx: SqlContext, templates: list[RelationTemplate], needed) -> dict[int, frozenset[int]]:
+    """Per reference, the positions of its predicate's conjuncts the query's joins imply
+    (govern.sql.implied). Only where the fence plan says which relations a predicate that may
+    raise can reach (a fenced dialect, analysed), and every reference's read columns are known."""
+    if ctx.analysis is None or ctx.fences is None or ctx.dialect not in FENCE_DIALECTS or needed is None:
+        return {}
+    if len(ctx.references) < 2 or not any(template.filtered for template in templates):
+        return {}  # one relation, or none that filters: no predicate conjunct to drop
+    governed = [replace(governed_template(ctx, ref.table, template), read=needed.get(index, frozenset()),
+                        fenced=is_fenced(ctx, template, index))
+                for index, (ref, template) in enumerate(zip(ctx.references, templates))]
+    judge = ctx.judge or Judge(ctx.analysis, column_facts([ref.table for ref in ctx.references], templates))
+    return implied_conjuncts(ctx.analysis, governed, judge, ctx.bundle.catalog, ctx.dialect, ctx.bundle.templates)
+
+
+def governed_template(ctx: SqlContext, table, template: RelationTemplate) -> Governed:
+    """What govern.sql.implied needs of the template (cached per bundle); ``read`` and ``fenced``
+    are the query's."""
+    key = ("implied-facts", table.name, ctx.roles, ctx.dialect)
+    hit = ctx.bundle.templates.get(key)
+    if hit is None:
+        hit = Governed(table=table, qualifier=table.name, conjuncts=predicate_conjuncts(template),
+                       raw=frozenset(p.name.lower() for p in template.select.expressions if isinstance(p, exp.Column)),
+                       read=frozenset(), fenced=True, raising=expression_masked(ctx, table),
+                       key=(table.name, ctx.roles, ctx.dialect))
+        ctx.bundle.templates.put(key, hit)
+    return hit
+
+
+def expression_masked(ctx: SqlContext, table) -> frozenset[str]:
+    """Columns of ``table`` the principal sees through an ``expression`` mask (policy SQL that may
+    raise); the other mask kinds are govern's own expressions, which do not."""
+    masks = ctx.bundle.table_policy(table.name).masks
+    out = set()
+    for name, rules in masks.items():
+        applied = next((m for m in rules if m.applies_to(ctx.roles)), None)
+        if applied is not None and applied.kind == "expression":
+            out.add(name.lower())
+    return frozenset(out)
+
+
+def without_conjuncts(ctx: SqlContext, table, template: RelationTemplate, dropped: frozenset[int]) -> RelationTemplate:
+    """``template`` without the predicate conjuncts at ``dropped`` (cached per bundle)."""
+    key = (table.name, ctx.roles, ctx.dialect, "implied", dropped)
+    hit = ctx.bundle.templates.get(key)
+    if hit is not None:
+        return hit
+    kept = [c.copy() for i, c in enumerate(predicate_conjuncts(template)) if i not in dropped]
+    select = template.select.copy()
+    select.set("where", exp.Where(this=exp.and_(*kept, copy=False)) if kept else None)
+    hit = replace(template, select=select, filtered=bool(kept),
+                  attributes=tuple(sorted({name for _, name in principal_placeholders(select)})))
+    ctx.bundle.templates.put(key, hit)
+    return hit
 
 
 def opaque_free_text(ctx: SqlContext) -> bool:
@@ -113,9 +192,11 @@ def rendered_with(ctx: SqlContext, template: RelationTemplate, pushed: list, col
     return render(template, ctx.principal, ctx.dialect, True, pushed, columns)
 
 
-def rendered(ctx: SqlContext, table, template: RelationTemplate, fenced: bool = False, columns=None) -> Rendered:
-    """The relation's SQL for this principal's values, cached per bundle."""
-    key = (table.name, ctx.roles, ctx.dialect, fenced, columns, binding_key(template, ctx.principal))
+def rendered(ctx: SqlContext, table, template: RelationTemplate, fenced: bool = False, columns=None,
+             dropped: frozenset[int] = frozenset()) -> Rendered:
+    """The relation's SQL for this principal's values, cached per bundle (``dropped``: the
+    positions of the conjuncts ``template`` is without, see without_conjuncts)."""
+    key = (table.name, ctx.roles, ctx.dialect, fenced, columns, binding_key(template, ctx.principal), dropped)
     hit = ctx.bundle.renders.get(key)
     if hit is None:
         hit = render(template, ctx.principal, ctx.dialect, fenced, None, columns)
