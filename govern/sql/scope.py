@@ -144,6 +144,7 @@ class Source:
     cte_columns: list[str] | None = None  # a CTE's own column alias list (a reference may rename again)
     by_name: dict | None = None
     made: list | None = None  # a table's outputs made so far, by position (made as names reach them)
+    bound: list | None = None  # a table's column bindings made so far, by position (shared: bindings are read-only)
 
 
 @dataclass(eq=False, slots=True)
@@ -716,9 +717,22 @@ class _Resolver:
             if positions is None:
                 output = None
             elif len(positions) == 1:
-                output = made[positions[0]]
+                position = positions[0]
+                bound = source.bound
+                if bound is None:
+                    bound = source.bound = [None] * len(made)
+                binding = bound[position]
+                if binding is not None:  # this source's column bound before: the same binding
+                    if binding.output.hidden:
+                        self.deny_hidden(binding.output)
+                    return binding
+                output = made[position]
                 if output is None:
-                    output = self.table_column(source, info, positions[0])
+                    output = self.table_column(source, info, position)
+                if output.hidden:
+                    self.deny_hidden(output)
+                binding = bound[position] = Binding("column", frame, output.reads, source, output)
+                return binding
             else:
                 output = _pick([self.table_column(source, info, i) for i in positions])
         else:
@@ -1003,7 +1017,30 @@ class _Resolver:
             self.problem("select-list aliases refer to each other in a cycle")
             return Output(None, NO_READS, projection, scope)
         self.projecting.add(id(projection))
+        base = None
         try:
+            if type(projection) is exp.Column and id(projection) not in self.nested_by_item:
+                # item_reads and bind_node, inline: the item's one reference is the column itself
+                binding = self.bindings.get(id(projection))
+                if binding is None:
+                    reference = self.ref_by_node.get(id(projection))
+                    if reference is not None:
+                        binding = self.bind(reference)
+                        if binding is None:
+                            self.bind(reference)  # item_reads and bind_node each try it (its problem, budget)
+                if binding is None:
+                    reads = NO_READS
+                else:
+                    budget = self.budget
+                    budget.used += len(binding.reads)
+                    if budget.used > budget.limit:
+                        budget.spend(0)
+                    reads = binding.reads if type(binding.reads) is frozenset else frozenset(binding.reads)
+                    if binding.output is not None and binding.kind == "column":
+                        base = binding.output.base
+                output = Output(projection.name.lower(), reads, projection, scope, base)
+                self.projections[id(projection)] = output
+                return output
             reads = self.item_reads((projection,), scope)
             inner = projection.this if isinstance(projection, exp.Alias) else projection
             base = None
