@@ -126,6 +126,9 @@ class Output:
     base: BaseColumn | None = None  # set when the value *is* that governed column, unchanged
     hidden: bool = False  # a catalog column the principal may not select (absent from the relation)
     alternatives: tuple = ()  # a set operation's column: the outputs of every arm at its position
+    # a governed table's column: the binding of a name to it in its own table's block, once made (every
+    # reference bound to it shares it; bindings are read-only)
+    binding: Binding | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -144,7 +147,6 @@ class Source:
     cte_columns: list[str] | None = None  # a CTE's own column alias list (a reference may rename again)
     by_name: dict | None = None
     made: list | None = None  # a table's outputs made so far, by position (made as names reach them)
-    bound: list | None = None  # a table's column bindings made so far, by position (shared: bindings are read-only)
 
 
 @dataclass(eq=False, slots=True)
@@ -291,8 +293,10 @@ class _Resolver:
 
     def run(self, tree: exp.Expression) -> Analysis:
         root = self.build(tree, None, "root")
+        bindings, bind = self.bindings, self.bind
         for reference in self.references:
-            self.bind(reference)
+            if id(reference.node) not in bindings:  # (bind's own first check)
+                bind(reference)
         reads: set = set()
         for scope in self.scopes:
             self.outputs(scope)  # expands every star (recording what it reads) and checks its names
@@ -717,21 +721,14 @@ class _Resolver:
             if positions is None:
                 output = None
             elif len(positions) == 1:
-                position = positions[0]
-                bound = source.bound
-                if bound is None:
-                    bound = source.bound = [None] * len(made)
-                binding = bound[position]
-                if binding is not None:  # this source's column bound before: the same binding
-                    if binding.output.hidden:
-                        self.deny_hidden(binding.output)
-                    return binding
-                output = made[position]
+                output = made[positions[0]]
                 if output is None:
-                    output = self.table_column(source, info, position)
+                    output = self.table_column(source, info, positions[0])
                 if output.hidden:
                     self.deny_hidden(output)
-                binding = bound[position] = Binding("column", frame, output.reads, source, output)
+                binding = output.binding
+                if binding is None:
+                    binding = output.binding = Binding("column", frame, output.reads, source, output)
                 return binding
             else:
                 output = _pick([self.table_column(source, info, i) for i in positions])
@@ -820,13 +817,40 @@ class _Resolver:
             reads = frozenset().union(*(self.output_reads(o) for o in outputs))
             return Binding("merged", frame, reads, sources=tuple(merged), outputs=outputs)
         holders = []
+        tables_only = True
         for source in visible:
-            output = self.find_output(source, name)
+            if source.kind == "table" and source.by_name is None and source.outputs is None:
+                # find_output / table_output, inline (the common case)
+                info = self.info[source.ref]
+                made = source.made
+                if made is None:
+                    self.budget.spend()  # listing the table's outputs, as source_outputs counts it
+                    made = source.made = [None] * len(info.order)
+                positions = info.positions.get(name)
+                if positions is None:
+                    continue
+                if len(positions) == 1:
+                    output = made[positions[0]]
+                    if output is None:
+                        output = self.table_column(source, info, positions[0])
+                    holders.append((source, output))
+                    continue
+                output = _pick([self.table_column(source, info, i) for i in positions])
+            else:
+                if source.kind != "table":
+                    tables_only = False
+                output = self.find_output(source, name)
             if output is AMBIGUOUS:
                 self.problem(f"column {name} is ambiguous ({source.name} has two columns of that name); qualify it")
                 return AMBIGUOUS
             if output is not None:
                 holders.append((source, output))
+        if tables_only:  # nothing below applies to a governed table
+            if len(holders) == 1:
+                return self.column_binding(frame, *holders[0])
+            if not holders:
+                return None
+            visible = ()
         unknown = []
         for source in visible:
             if source.kind in ("values", "unnest"):
@@ -880,6 +904,11 @@ class _Resolver:
     def column_binding(self, frame: Scope, source: Source, output: Output) -> Binding:
         if output.hidden:
             self.deny_hidden(output)
+        if source.kind == "table":  # the output is the table's own: one binding, made once
+            binding = output.binding
+            if binding is None:
+                binding = output.binding = Binding("column", frame, output.reads, source, output)
+            return binding
         return Binding("column", frame, output.reads, source, output)
 
     def deny_hidden(self, output: Output) -> None:
@@ -1116,9 +1145,12 @@ class _Resolver:
     def item_reads(self, items: Iterable[exp.Expression], scope: Scope) -> frozenset:
         """What the references directly in ``items`` and the blocks nested in them read."""
         out: set = set()
+        bindings = self.bindings
         for item in items:
             for reference in self.by_item.get(id(item), ()):
-                binding = self.bind(reference)
+                binding = bindings.get(id(reference.node))
+                if binding is None:
+                    binding = self.bind(reference)
                 if binding is not None:
                     budget = self.budget
                     budget.used += len(binding.reads)
