@@ -317,7 +317,12 @@ class _Resolver:
         """A problem for each argument of ``node`` outside ``allowed`` that is set (``what`` names the
         construct, or makes its name: computed only for a problem)."""
         args = node.args
-        if args.keys() <= allowed:
+        extra = args.keys() - allowed
+        for key in extra:  # usually every argument outside ``allowed`` is unset: no problem to report
+            value = args[key]
+            if not (value is None or value is False or value == [] or value == ""):
+                break
+        else:
             return
         for key, value in args.items():
             if key in allowed or value is None or value is False or value == [] or value == "":
@@ -476,6 +481,8 @@ class _Resolver:
             scope.merged[name] = left + [right]
 
     def source_for(self, item: exp.Expression, scope: Scope) -> Source | None:
+        if type(item) is exp.Table:  # the common case first (no class below is a Table, nor Table one of them)
+            return self.table_source(item, scope)
         if isinstance(item, exp.Lateral):
             self.unmodelled(item, _LATERAL_ARGS, "LATERAL")
             inner = item.this
@@ -496,32 +503,35 @@ class _Resolver:
         if isinstance(item, exp.Unnest):
             return self.unnest(item, item.args.get("alias"), scope)
         if isinstance(item, exp.Table):
-            if isinstance(item.this, exp.Unnest):
-                return self.unnest(item.this, item.args.get("alias") or item.this.args.get("alias"), scope)
-            if not isinstance(item.this, exp.Identifier):
-                self.problem(f"table function {type(item.this).__name__} is not allowed as a source; query a governed table")
-                return None
-            if not item.args.keys() <= _TABLE_ARGS:
-                self.unmodelled(item, _TABLE_ARGS, lambda: f"table {item.name}")
-            name = (item.alias or item.name).lower()
-            cte = self.cte_nodes.get(id(item))
-            if cte is not None:
-                known = self.cte_scopes.get(id(cte))
-                if known is None:
-                    self.problem(f"CTE {cte.alias} is read where govern cannot place its definition")
-                    return None
-                body, template = known
-                return Source(name, "cte", item, query=body, alias_columns=_alias_columns(item.args.get("alias")),
-                              cte_columns=template.cte_columns)
-            governed = self.tables.get(id(item))
-            if governed is None:
-                self.problem(f"table {item.name} could not be resolved")
-                return None
-            if _alias_columns(item.args.get("alias")):
-                self.problem(f"column alias lists on table {item.name} are not supported; alias the columns in the select list")
-            return Source(name, "table", item, governed[0])
+            return self.table_source(item, scope)
         self.problem(f"{type(item).__name__} is not supported as a FROM item")
         return None
+
+    def table_source(self, item: exp.Table, scope: Scope) -> Source | None:
+        if isinstance(item.this, exp.Unnest):
+            return self.unnest(item.this, item.args.get("alias") or item.this.args.get("alias"), scope)
+        if not isinstance(item.this, exp.Identifier):
+            self.problem(f"table function {type(item.this).__name__} is not allowed as a source; query a governed table")
+            return None
+        if not item.args.keys() <= _TABLE_ARGS:
+            self.unmodelled(item, _TABLE_ARGS, lambda: f"table {item.name}")
+        name = (item.alias or item.name).lower()
+        cte = self.cte_nodes.get(id(item))
+        if cte is not None:
+            known = self.cte_scopes.get(id(cte))
+            if known is None:
+                self.problem(f"CTE {cte.alias} is read where govern cannot place its definition")
+                return None
+            body, template = known
+            return Source(name, "cte", item, query=body, alias_columns=_alias_columns(item.args.get("alias")),
+                          cte_columns=template.cte_columns)
+        governed = self.tables.get(id(item))
+        if governed is None:
+            self.problem(f"table {item.name} could not be resolved")
+            return None
+        if _alias_columns(item.args.get("alias")):
+            self.problem(f"column alias lists on table {item.name} are not supported; alias the columns in the select list")
+        return Source(name, "table", item, governed[0])
 
     def derived(self, subquery: exp.Subquery, alias, scope: Scope, lateral: bool) -> Source:
         name = alias.name.lower() if alias is not None and alias.name else ""
