@@ -594,6 +594,7 @@ class _Resolver:
         pop, extend = stack.pop, stack.extend
         kinds = _WALK_KINDS
         steps = 0
+        item_refs = None  # self.by_item[id(item)], once looked up
         while stack:
             current = pop()
             steps += 1
@@ -607,11 +608,11 @@ class _Resolver:
                     reference = Reference(current, scope, clause, item, lambdas, limit)
                     self.references.append(reference)
                     self.ref_by_node[id(current)] = reference
-                    by_item = self.by_item.get(id(item))
-                    if by_item is None:
-                        self.by_item[id(item)] = [reference]
-                    else:
-                        by_item.append(reference)
+                    if item_refs is None:
+                        item_refs = self.by_item.get(id(item))
+                        if item_refs is None:
+                            item_refs = self.by_item[id(item)] = []
+                    item_refs.append(reference)
                     continue
                 # `t.*`: where it may stand is check_statement's business; the star is the next node
                 steps += 1
@@ -656,7 +657,10 @@ class _Resolver:
                              "(it could name a column govern cannot see)")
             else:  # _SOURCE
                 self.problem(f"{type(current).__name__} is not supported inside an expression")
-        self.budget.spend(steps)
+        budget = self.budget  # budget.spend(steps), inline
+        budget.used += steps
+        if budget.used > budget.limit:
+            budget.spend(0)
 
     # ------------------------------------------------------------------ binding
 
@@ -665,7 +669,7 @@ class _Resolver:
         binding = self.bindings.get(id(node))
         if binding is not None:
             return binding
-        if id(node) in self.excluded:
+        if self.excluded and id(node) in self.excluded:
             return None
         budget = self.budget
         budget.used += 1
@@ -962,7 +966,7 @@ class _Resolver:
         if output is None:
             name, hidden = info.order[position]
             base = (source.ref, name)
-            output = source.made[position] = Output(name, frozenset((base,)), base=base, hidden=hidden)
+            output = source.made[position] = Output(name, frozenset((base,)), None, None, base, hidden)
         return output
 
     # ------------------------------------------------------------------ outputs
