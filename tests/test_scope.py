@@ -129,3 +129,69 @@ def test_a_governed_column_is_one_output_whichever_path_reaches_it():
     analysis = analyze(tree, "duckdb", tables, {}, Budget(10_000))
     holders = [s for sources in analysis.root.merged.values() for s in sources]
     assert len(holders) == 2 and all(s.outputs and [o.name for o in s.outputs] == ["a", "b", "c"] for s in holders)
+
+
+def test_references_to_one_table_column_share_its_binding_and_each_is_denied():
+    """A governed table's column is bound once per FROM item (Output.binding): every reference to it,
+    qualified or not, in any clause, gets that binding; a hidden one is still denied once per
+    reference, in the order written; the same column of another FROM item of the table is another
+    binding."""
+    from sqlglot import exp, parse_one
+
+    from govern.sql.scope import Budget, TableInfo, analyze
+
+    tree = parse_one("SELECT t.c, c, t.a FROM t JOIN t AS s ON s.a = t.a WHERE t.c = 1 ORDER BY t.a, s.c",
+                     read="postgres")
+    tables = {id(node): (i, TableInfo(node.name, ("a", "b", "c"), ("a", "b")))
+              for i, node in enumerate(tree.find_all(exp.Table))}
+    analysis = analyze(tree, "postgres", tables, {}, Budget(10_000))
+    assert analysis.problems == ["column c is ambiguous (t.c, s.c); qualify it"]
+    columns = [c for c in tree.find_all(exp.Column)]
+    bound = {c.sql(): [analysis.bindings[id(x)] for x in columns if x.sql() == c.sql()] for c in columns if c.sql() != "c"}
+    assert all(len({id(b) for b in same}) == 1 for same in bound.values())
+    assert bound["t.a"][0] is not bound["s.a"][0] and bound["t.c"][0] is not bound["s.c"][0]
+    assert bound["t.a"][0].output.base == (0, "a") and bound["s.a"][0].output.base == (1, "a")
+    assert [base for base, _ in analysis.denied] == [(0, "c"), (0, "c"), (1, "c")]  # t.c twice, s.c once
+    tree = parse_one("SELECT c, t.c FROM t WHERE c > 0", read="postgres")
+    tables = {id(node): (0, TableInfo("t", ("a", "b", "c"), ("a", "b"))) for node in tree.find_all(exp.Table)}
+    analysis = analyze(tree, "postgres", tables, {}, Budget(10_000))
+    assert len({id(analysis.bindings[id(c)]) for c in tree.find_all(exp.Column)}) == 1
+    assert len(analysis.denied) == 3 and not analysis.problems
+
+
+def test_walk_lists_a_nodes_children_as_sqlglot_does():
+    """The resolver's walk lists a node's children inline (scope._Resolver.walk), copying
+    Expression.iter_expressions(reverse=True): every Expr argument, list arguments exploded,
+    last first. A sqlglot whose listing differs (another order, another notion of child) fails
+    here, before a column could go unvisited."""
+    import json
+    from pathlib import Path
+
+    from sqlglot import exp, parse_one
+
+    from govern.sql.scope import _EXPR
+
+    corpus = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "text2sql" / "queries.jsonl"
+    queries = [(q["sql"], q["dialect"]) for q in map(json.loads, corpus.read_text().splitlines()[:300])] \
+        if corpus.exists() else []
+    queries += [
+        ("SELECT a.x, COUNT(DISTINCT b.y) FILTER (WHERE b.z > 1) OVER (PARTITION BY a.x ORDER BY b.y ROWS 2 PRECEDING) "
+         "FROM a JOIN b USING (k) WHERE a.x IN (SELECT c.x FROM c) AND EXISTS (SELECT 1) GROUP BY a.x "
+         "HAVING SUM(b.y) > 0 ORDER BY 1 DESC NULLS LAST LIMIT 3 OFFSET 1", "postgres"),
+        ("SELECT list_transform(l, x -> x + t.a), * EXCLUDE (b) REPLACE (a + 1 AS a), CASE WHEN a THEN 1 ELSE 2 END "
+         "FROM t, LATERAL (SELECT t.a) s, unnest([1, 2]) AS u(v) QUALIFY row_number() OVER () = 1", "duckdb"),
+        ("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT CAST(n AS TEXT), "
+         "EXTRACT(year FROM d), d::date, x[1], s.f FROM r, (VALUES (1, 'a')) v(p, q)", "postgres"),
+    ]
+    nodes = 0
+    for sql, dialect in queries:
+        for node in parse_one(sql, read=dialect).walk():
+            inline = []
+            for value in reversed(node.args.values()):
+                if isinstance(value, list):
+                    inline += [child for child in reversed(value) if isinstance(child, _EXPR)]
+                elif isinstance(value, _EXPR):
+                    inline.append(value)
+            assert [id(c) for c in inline] == [id(c) for c in node.iter_expressions(reverse=True)], (sql, node)
+            nodes += 1
+    assert nodes > 100

@@ -126,6 +126,9 @@ class Output:
     base: BaseColumn | None = None  # set when the value *is* that governed column, unchanged
     hidden: bool = False  # a catalog column the principal may not select (absent from the relation)
     alternatives: tuple = ()  # a set operation's column: the outputs of every arm at its position
+    # a governed table's column: the binding of a name to it in its own table's block, once made (every
+    # reference bound to it shares it; bindings are read-only)
+    binding: Binding | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -290,8 +293,10 @@ class _Resolver:
 
     def run(self, tree: exp.Expression) -> Analysis:
         root = self.build(tree, None, "root")
+        bindings, bind = self.bindings, self.bind
         for reference in self.references:
-            self.bind(reference)
+            if id(reference.node) not in bindings:  # (bind's own first check)
+                bind(reference)
         reads: set = set()
         for scope in self.scopes:
             self.outputs(scope)  # expands every star (recording what it reads) and checks its names
@@ -312,7 +317,12 @@ class _Resolver:
         """A problem for each argument of ``node`` outside ``allowed`` that is set (``what`` names the
         construct, or makes its name: computed only for a problem)."""
         args = node.args
-        if args.keys() <= allowed:
+        extra = args.keys() - allowed
+        for key in extra:  # usually every argument outside ``allowed`` is unset: no problem to report
+            value = args[key]
+            if not (value is None or value is False or value == [] or value == ""):
+                break
+        else:
             return
         for key, value in args.items():
             if key in allowed or value is None or value is False or value == [] or value == "":
@@ -471,6 +481,8 @@ class _Resolver:
             scope.merged[name] = left + [right]
 
     def source_for(self, item: exp.Expression, scope: Scope) -> Source | None:
+        if type(item) is exp.Table:  # the common case first (no class below is a Table, nor Table one of them)
+            return self.table_source(item, scope)
         if isinstance(item, exp.Lateral):
             self.unmodelled(item, _LATERAL_ARGS, "LATERAL")
             inner = item.this
@@ -491,32 +503,35 @@ class _Resolver:
         if isinstance(item, exp.Unnest):
             return self.unnest(item, item.args.get("alias"), scope)
         if isinstance(item, exp.Table):
-            if isinstance(item.this, exp.Unnest):
-                return self.unnest(item.this, item.args.get("alias") or item.this.args.get("alias"), scope)
-            if not isinstance(item.this, exp.Identifier):
-                self.problem(f"table function {type(item.this).__name__} is not allowed as a source; query a governed table")
-                return None
-            if not item.args.keys() <= _TABLE_ARGS:
-                self.unmodelled(item, _TABLE_ARGS, lambda: f"table {item.name}")
-            name = (item.alias or item.name).lower()
-            cte = self.cte_nodes.get(id(item))
-            if cte is not None:
-                known = self.cte_scopes.get(id(cte))
-                if known is None:
-                    self.problem(f"CTE {cte.alias} is read where govern cannot place its definition")
-                    return None
-                body, template = known
-                return Source(name, "cte", item, query=body, alias_columns=_alias_columns(item.args.get("alias")),
-                              cte_columns=template.cte_columns)
-            governed = self.tables.get(id(item))
-            if governed is None:
-                self.problem(f"table {item.name} could not be resolved")
-                return None
-            if _alias_columns(item.args.get("alias")):
-                self.problem(f"column alias lists on table {item.name} are not supported; alias the columns in the select list")
-            return Source(name, "table", item, governed[0])
+            return self.table_source(item, scope)
         self.problem(f"{type(item).__name__} is not supported as a FROM item")
         return None
+
+    def table_source(self, item: exp.Table, scope: Scope) -> Source | None:
+        if isinstance(item.this, exp.Unnest):
+            return self.unnest(item.this, item.args.get("alias") or item.this.args.get("alias"), scope)
+        if not isinstance(item.this, exp.Identifier):
+            self.problem(f"table function {type(item.this).__name__} is not allowed as a source; query a governed table")
+            return None
+        if not item.args.keys() <= _TABLE_ARGS:
+            self.unmodelled(item, _TABLE_ARGS, lambda: f"table {item.name}")
+        name = (item.alias or item.name).lower()
+        cte = self.cte_nodes.get(id(item))
+        if cte is not None:
+            known = self.cte_scopes.get(id(cte))
+            if known is None:
+                self.problem(f"CTE {cte.alias} is read where govern cannot place its definition")
+                return None
+            body, template = known
+            return Source(name, "cte", item, query=body, alias_columns=_alias_columns(item.args.get("alias")),
+                          cte_columns=template.cte_columns)
+        governed = self.tables.get(id(item))
+        if governed is None:
+            self.problem(f"table {item.name} could not be resolved")
+            return None
+        if _alias_columns(item.args.get("alias")):
+            self.problem(f"column alias lists on table {item.name} are not supported; alias the columns in the select list")
+        return Source(name, "table", item, governed[0])
 
     def derived(self, subquery: exp.Subquery, alias, scope: Scope, lateral: bool) -> Source:
         name = alias.name.lower() if alias is not None and alias.name else ""
@@ -576,15 +591,22 @@ class _Resolver:
         One budget unit per node, spent in bulk: before each nested block is built and at the end
         (the total, and so whether the budget is exceeded, is that of spending node by node)."""
         stack = [node]
-        pop, extend = stack.pop, stack.extend
+        pop, push = stack.pop, stack.append
         kinds = _WALK_KINDS
         steps = 0
+        item_refs = None  # self.by_item[id(item)], once looked up
         while stack:
             current = pop()
             steps += 1
             kind = kinds.get(type(current)) or _walk_kind(type(current))
-            if kind is _OTHER:
-                extend(current.iter_expressions(reverse=True))
+            if kind is _OTHER:  # current.iter_expressions(reverse=True), inline: its children, last first
+                for value in reversed(current.args.values()):
+                    if isinstance(value, list):
+                        for child in reversed(value):
+                            if isinstance(child, _EXPR):
+                                push(child)
+                    elif isinstance(value, _EXPR):
+                        push(value)
                 continue
             if kind is _COLUMN:
                 star = current.this
@@ -592,11 +614,11 @@ class _Resolver:
                     reference = Reference(current, scope, clause, item, lambdas, limit)
                     self.references.append(reference)
                     self.ref_by_node[id(current)] = reference
-                    by_item = self.by_item.get(id(item))
-                    if by_item is None:
-                        self.by_item[id(item)] = [reference]
-                    else:
-                        by_item.append(reference)
+                    if item_refs is None:
+                        item_refs = self.by_item.get(id(item))
+                        if item_refs is None:
+                            item_refs = self.by_item[id(item)] = []
+                    item_refs.append(reference)
                     continue
                 # `t.*`: where it may stand is check_statement's business; the star is the next node
                 steps += 1
@@ -641,7 +663,10 @@ class _Resolver:
                              "(it could name a column govern cannot see)")
             else:  # _SOURCE
                 self.problem(f"{type(current).__name__} is not supported inside an expression")
-        self.budget.spend(steps)
+        budget = self.budget  # budget.spend(steps), inline
+        budget.used += steps
+        if budget.used > budget.limit:
+            budget.spend(0)
 
     # ------------------------------------------------------------------ binding
 
@@ -650,7 +675,7 @@ class _Resolver:
         binding = self.bindings.get(id(node))
         if binding is not None:
             return binding
-        if id(node) in self.excluded:
+        if self.excluded and id(node) in self.excluded:
             return None
         budget = self.budget
         budget.used += 1
@@ -719,6 +744,12 @@ class _Resolver:
                 output = made[positions[0]]
                 if output is None:
                     output = self.table_column(source, info, positions[0])
+                if output.hidden:
+                    self.deny_hidden(output)
+                binding = output.binding
+                if binding is None:
+                    binding = output.binding = Binding("column", frame, output.reads, source, output)
+                return binding
             else:
                 output = _pick([self.table_column(source, info, i) for i in positions])
         else:
@@ -806,13 +837,40 @@ class _Resolver:
             reads = frozenset().union(*(self.output_reads(o) for o in outputs))
             return Binding("merged", frame, reads, sources=tuple(merged), outputs=outputs)
         holders = []
+        tables_only = True
         for source in visible:
-            output = self.find_output(source, name)
+            if source.kind == "table" and source.by_name is None and source.outputs is None:
+                # find_output / table_output, inline (the common case)
+                info = self.info[source.ref]
+                made = source.made
+                if made is None:
+                    self.budget.spend()  # listing the table's outputs, as source_outputs counts it
+                    made = source.made = [None] * len(info.order)
+                positions = info.positions.get(name)
+                if positions is None:
+                    continue
+                if len(positions) == 1:
+                    output = made[positions[0]]
+                    if output is None:
+                        output = self.table_column(source, info, positions[0])
+                    holders.append((source, output))
+                    continue
+                output = _pick([self.table_column(source, info, i) for i in positions])
+            else:
+                if source.kind != "table":
+                    tables_only = False
+                output = self.find_output(source, name)
             if output is AMBIGUOUS:
                 self.problem(f"column {name} is ambiguous ({source.name} has two columns of that name); qualify it")
                 return AMBIGUOUS
             if output is not None:
                 holders.append((source, output))
+        if tables_only:  # nothing below applies to a governed table
+            if len(holders) == 1:
+                return self.column_binding(frame, *holders[0])
+            if not holders:
+                return None
+            visible = ()
         unknown = []
         for source in visible:
             if source.kind in ("values", "unnest"):
@@ -866,6 +924,11 @@ class _Resolver:
     def column_binding(self, frame: Scope, source: Source, output: Output) -> Binding:
         if output.hidden:
             self.deny_hidden(output)
+        if source.kind == "table":  # the output is the table's own: one binding, made once
+            binding = output.binding
+            if binding is None:
+                binding = output.binding = Binding("column", frame, output.reads, source, output)
+            return binding
         return Binding("column", frame, output.reads, source, output)
 
     def deny_hidden(self, output: Output) -> None:
@@ -909,7 +972,7 @@ class _Resolver:
         if output is None:
             name, hidden = info.order[position]
             base = (source.ref, name)
-            output = source.made[position] = Output(name, frozenset((base,)), base=base, hidden=hidden)
+            output = source.made[position] = Output(name, frozenset((base,)), None, None, base, hidden)
         return output
 
     # ------------------------------------------------------------------ outputs
@@ -1003,7 +1066,30 @@ class _Resolver:
             self.problem("select-list aliases refer to each other in a cycle")
             return Output(None, NO_READS, projection, scope)
         self.projecting.add(id(projection))
+        base = None
         try:
+            if type(projection) is exp.Column and id(projection) not in self.nested_by_item:
+                # item_reads and bind_node, inline: the item's one reference is the column itself
+                binding = self.bindings.get(id(projection))
+                if binding is None:
+                    reference = self.ref_by_node.get(id(projection))
+                    if reference is not None:
+                        binding = self.bind(reference)
+                        if binding is None:
+                            self.bind(reference)  # item_reads and bind_node each try it (its problem, budget)
+                if binding is None:
+                    reads = NO_READS
+                else:
+                    budget = self.budget
+                    budget.used += len(binding.reads)
+                    if budget.used > budget.limit:
+                        budget.spend(0)
+                    reads = binding.reads if type(binding.reads) is frozenset else frozenset(binding.reads)
+                    if binding.output is not None and binding.kind == "column":
+                        base = binding.output.base
+                output = Output(projection.name.lower(), reads, projection, scope, base)
+                self.projections[id(projection)] = output
+                return output
             reads = self.item_reads((projection,), scope)
             inner = projection.this if isinstance(projection, exp.Alias) else projection
             base = None
@@ -1079,9 +1165,12 @@ class _Resolver:
     def item_reads(self, items: Iterable[exp.Expression], scope: Scope) -> frozenset:
         """What the references directly in ``items`` and the blocks nested in them read."""
         out: set = set()
+        bindings = self.bindings
         for item in items:
             for reference in self.by_item.get(id(item), ()):
-                binding = self.bind(reference)
+                binding = bindings.get(id(reference.node))
+                if binding is None:
+                    binding = self.bind(reference)
                 if binding is not None:
                     budget = self.budget
                     budget.used += len(binding.reads)
@@ -1123,6 +1212,7 @@ class _Resolver:
         return scope.total
 
 
+_EXPR = getattr(exp, "Expr", exp.Expression)  # what Expression.iter_expressions yields
 # What walk does with a node, by its class (computed once per class, in walk's order of checks).
 _OTHER, _QUERY, _COLUMN, _STAR, _LAMBDA, _VAR, _IDENTIFIER, _SOURCE = (
     "other", "query", "column", "star", "lambda", "var", "identifier", "source")

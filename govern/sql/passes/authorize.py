@@ -105,14 +105,16 @@ def _case_sensitive_quotes(dialect: str) -> bool:
 def _authorize_columns(ctx: SqlContext) -> list[str]:
     tables: dict[int, tuple[int, TableInfo]] = {}
     withheld: set[str] = set()
-    facts: dict[int, tuple[TableInfo, frozenset[str]]] = {}  # id(table) -> its facts, for this query
+    facts: dict[int, tuple] = {}  # id(table) -> its facts, for this query
+    spellings: list[dict[str, str]] = []  # by reference index: the table's `table.column` labels
     for index, ref in enumerate(ctx.references):
         known = facts.get(id(ref.table))
         if known is None:
             known = facts[id(ref.table)] = table_facts(ctx, ref.table)
-        info, hidden = known
+        info, hidden, spelled = known
         withheld |= hidden
         tables[id(ref.node)] = (index, info)
+        spellings.append(spelled)
     ctes = {id(node): cte for node, cte in ctx.cte_bindings}
     limit = ctx.bundle.rules.limits.max_analysis_steps
     try:
@@ -120,11 +122,9 @@ def _authorize_columns(ctx: SqlContext) -> list[str]:
     except RecursionError:
         raise Denied("query too complex: it nests too deeply to analyse; simplify it") from None
     ctx.analysis = analysis
-    labels = {index: info.label for index, info in tables.values()}
     for ref_index, column in analysis.reads:
-        table = ctx.references[ref_index].table
-        spelled = table.column(column)
-        ctx.columns.add(f"{labels[ref_index]}.{spelled.name if spelled else column}")
+        label = spellings[ref_index].get(column)
+        ctx.columns.add(label if label is not None else f"{ctx.references[ref_index].table.name}.{column}")
     reasons = list(analysis.problems)
     roles = sorted(ctx.principal.roles)
     for _, label in analysis.denied:
@@ -136,10 +136,11 @@ def _authorize_columns(ctx: SqlContext) -> list[str]:
     return reasons
 
 
-def table_facts(ctx: SqlContext, table) -> tuple[TableInfo, frozenset[str]]:
-    """What the resolver needs of ``table`` for the principal's roles, and its withheld free-text
-    columns (``table.column``, lower case); built once per table x role set x dialect of the
-    bundle (the grants and the free-text plan do not change while the bundle is in force)."""
+def table_facts(ctx: SqlContext, table) -> tuple[TableInfo, frozenset[str], dict[str, str]]:
+    """What the resolver needs of ``table`` for the principal's roles, its withheld free-text
+    columns (``table.column``, lower case), and each catalog column's label as the audit record
+    spells it (lower-case name -> ``table.Column``); built once per table x role set x dialect of
+    the bundle (the grants and the free-text plan do not change while the bundle is in force)."""
     key = ("authorize", table.name, ctx.roles, ctx.dialect)
     facts = ctx.bundle.templates.get(key)
     if facts is None:
@@ -147,7 +148,8 @@ def table_facts(ctx: SqlContext, table) -> tuple[TableInfo, frozenset[str]]:
 
         access = ctx.bundle.grants.table_access(ctx.roles, table)
         hidden = {name for name, shown in table_plan(ctx, table).items() if shown == "withheld"}
-        facts = (table_info(table, access, hidden), frozenset(f"{table.name}.{name}".lower() for name in hidden))
+        facts = (table_info(table, access, hidden), frozenset(f"{table.name}.{name}".lower() for name in hidden),
+                 {c.name.lower(): f"{table.name}.{c.name}" for c in table.columns})
         ctx.bundle.templates.put(key, facts)
     return facts
 
