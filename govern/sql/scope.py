@@ -591,7 +591,7 @@ class _Resolver:
         One budget unit per node, spent in bulk: before each nested block is built and at the end
         (the total, and so whether the budget is exceeded, is that of spending node by node)."""
         stack = [node]
-        pop, push = stack.pop, stack.append
+        pop, extend = stack.pop, stack.extend
         kinds = _WALK_KINDS
         steps = 0
         item_refs = None  # self.by_item[id(item)], once looked up
@@ -599,14 +599,8 @@ class _Resolver:
             current = pop()
             steps += 1
             kind = kinds.get(type(current)) or _walk_kind(type(current))
-            if kind is _OTHER:  # current.iter_expressions(reverse=True), inline: its children, last first
-                for value in reversed(current.args.values()):
-                    if isinstance(value, list):
-                        for child in reversed(value):
-                            if isinstance(child, _EXPR):
-                                push(child)
-                    elif isinstance(value, _EXPR):
-                        push(value)
+            if kind is _OTHER:
+                extend(current.iter_expressions(reverse=True))
                 continue
             if kind is _COLUMN:
                 star = current.this
@@ -1212,7 +1206,6 @@ class _Resolver:
         return scope.total
 
 
-_EXPR = getattr(exp, "Expr", exp.Expression)  # what Expression.iter_expressions yields
 # What walk does with a node, by its class (computed once per class, in walk's order of checks).
 _OTHER, _QUERY, _COLUMN, _STAR, _LAMBDA, _VAR, _IDENTIFIER, _SOURCE = (
     "other", "query", "column", "star", "lambda", "var", "identifier", "source")
