@@ -16,8 +16,9 @@ Attacks that did not work, kept because they cover classes the existing families
     GROUP BY, ORDER BY + LIMIT, DISTINCT, windows, aggregate FILTER, HAVING aggregates, QUALIFY),
     with scalar subqueries whose cardinality error depends on a hidden row, on DuckDB, PostgreSQL and
     SQLite, judged by two worlds that differ only in rows eve may not see;
-  * the rule on nested (parenthesised) joins, comma/JOIN precedence and multi-block queries (rows with
-    and without the rule on DuckDB and SQLite);
+  * the rule on nested (parenthesised) joins, comma/JOIN precedence, multi-block queries, and with an
+    entity scope's lookup table (assignments) as the partner, a key that is not unique (rows with and
+    without the rule on DuckDB and SQLite, every principal);
   * the rule on MariaDB (not covered by tests/test_implied.py), rows with and without it.
 """
 
@@ -174,6 +175,15 @@ SHAPES = [
     "ON o.customer_id = c.id",
     "SELECT c.region, count(DISTINCT o.id), sum(o.total) FROM customers c JOIN orders o ON o.customer_id = c.id "
     "GROUP BY c.region ORDER BY 1",
+    # the partner an entity scope's lookup reads (assignments, sam's own rows), a non-unique key
+    "SELECT count(*), count(t.id) FROM assignments a LEFT JOIN support_tickets t ON t.customer_id = a.customer_id",
+    "SELECT count(*), count(t.id) FROM support_tickets t RIGHT JOIN assignments a ON t.customer_id = a.customer_id",
+    "SELECT count(*) FROM support_tickets t, assignments a WHERE t.customer_id = a.customer_id",
+    "SELECT count(*) FROM support_tickets t JOIN customers c ON t.customer_id = c.id "
+    "JOIN assignments a ON a.customer_id = c.id",
+    "SELECT count(*) FROM customers c JOIN assignments a ON a.customer_id = c.id",
+    "SELECT t.status, count(*) FROM assignments a JOIN support_tickets t ON t.customer_id = a.customer_id "
+    "GROUP BY t.status ORDER BY 1",
 ]
 
 
