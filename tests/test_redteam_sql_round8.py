@@ -53,13 +53,18 @@ def _trail(tmp_path, sql: str, dialect: str) -> dict:
 # ------------------------------------------------------------------ finding 1: an exponent numeral followed by a
 # name is one VAR token for sqlglot's MySQL tokenizer, a number and an alias for MariaDB
 
-def test_mariadb_exponent_literal_does_not_survive_redaction(tmp_path):
-    sql = f"SELECT {SECRET}e0card FROM customers"
+@pytest.mark.parametrize("numeral, value", [
+    (f"{SECRET}e0card", float(SECRET)),        # the number, then the alias `card`
+    (f"{SECRET}.25e0x", float(SECRET + ".25")),
+    (f"{SECRET}E0X", float(SECRET)),
+])
+def test_mariadb_exponent_literal_does_not_survive_redaction(tmp_path, numeral, value):
+    sql = f"SELECT {numeral} FROM customers"
     conn = connect_mysql_or_skip()
-    try:  # the oracle: the engine reads a literal there
+    try:  # the oracle: the engine reads a number literal there (and a name after it)
         cur = conn.cursor()
-        cur.execute(f"SELECT {SECRET}e0card")
-        assert list(cur.fetchall()) == [(float(SECRET),)] and cur.description[0][0] == "card"
+        cur.execute(f"SELECT {numeral}")
+        assert list(cur.fetchall()) == [(value,)]
     finally:
         conn.close()
     record = _trail(tmp_path, sql, "mysql")
