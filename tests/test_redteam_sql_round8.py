@@ -10,6 +10,13 @@ Findings (failing, not xfail):
   3. A string literal sqlglot turns into a unit word (``date_trunc('...', x)``, ``date_part``,
      ``datediff``, a PostgreSQL ``U&'...'`` string) is quoted back in the denial reason, and reasons are
      recorded in the trail unredacted.
+  4. govern.sql.implied drops eve's orders' tenant semi-join (her join to customers implies it) although
+     the query holds an expression that may raise and reads no column, in a CTE (PostgreSQL) or a derived
+     table (SQLite): its raise check looks at column references and subqueries only. The engine runs the
+     expression only once the orders scan yields a row, so the query fails iff a hidden order matches:
+     ``WITH d AS (SELECT CAST(CASE WHEN random() < 2 THEN 'x' ELSE '1' END AS INTEGER) AS v, r.code FROM
+     regions r) SELECT d.v FROM orders o JOIN d ON d.code = o.region JOIN customers c ON o.customer_id = c.id
+     WHERE o.id = 7`` errors for eve on PostgreSQL (order 7 is another tenant's), returns no row for id -999.
 
 Attacks that did not work, kept because they cover classes the existing families do not:
   * the implied-semi-join rule with raising expressions in every outermost clause (select list,
@@ -248,3 +255,44 @@ def test_implied_rule_on_mariadb_same_rows_with_and_without(sql, mysql):  # noqa
         assert with_rule.allowed == without.allowed
         if with_rule.allowed:
             assert _maria_rows(mariadb, with_rule) == _maria_rows(mariadb, without), (pid, sql, with_rule.sql)
+
+
+# ------------------------------------------------------------------ finding 4: a raising expression that reads no
+# column, in a CTE's / derived table's select list. govern.sql.implied's raise check walks column references and
+# subqueries only, and the fence plan judges predicates only: neither sees it, so the tenant semi-join of eve's
+# orders is dropped (the join to customers implies it). PostgreSQL computes the CTE lazily, when the nested loop
+# over orders first reads it; SQLite flattens the one-row derived table into the loop over orders. Without the
+# semi-join the orders scan returns a hidden order, the expression runs and raises: error iff the hidden row
+# exists (and any leakproof guard on its columns holds). DuckDB computes the CTE whatever the join (no leak).
+
+NO_COLUMN_RAISING = {
+    "duckdb": "CAST(CASE WHEN random() < 2 THEN 'x' ELSE '1' END AS INTEGER)",
+    "postgres": "CAST(CASE WHEN random() < 2 THEN 'x' ELSE '1' END AS INTEGER)",
+    "sqlite": "abs(CASE WHEN random() < 2 THEN -9223372036854775807 - 1 ELSE 1 END)",
+}
+NO_COLUMN_PLACES = [
+    "WITH d AS (SELECT {r} AS v, r.code FROM regions r) SELECT d.v FROM orders o JOIN d ON d.code = o.region "
+    "JOIN customers c ON o.customer_id = c.id WHERE o.id = {k}",
+    "WITH d AS (SELECT {r} AS v, r.code FROM regions r) SELECT d.v FROM customers c JOIN orders o "
+    "ON o.customer_id = c.id LEFT JOIN d ON d.code = o.region WHERE o.id = {k}",
+    "WITH d AS (SELECT {r} AS v, r.code FROM regions r) SELECT d.v FROM orders o CROSS JOIN d "
+    "JOIN customers c ON o.customer_id = c.id WHERE o.id = {k}",
+    "SELECT max(d.v) FROM orders o CROSS JOIN (SELECT {r} AS v) d JOIN customers c ON o.customer_id = c.id "
+    "WHERE o.id = {k}",
+    "SELECT d.v FROM customers c LEFT JOIN orders o ON o.customer_id = c.id "
+    "LEFT JOIN (SELECT {r} AS v, r.code FROM regions r) d ON d.code = o.region WHERE o.id = {k}",
+]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgres", "sqlite"])
+def test_a_raising_expression_that_reads_no_column_is_not_gated_by_hidden_rows(engine, two_worlds):  # noqa: F811
+    a, _ = two_worlds(engine)
+    hidden = two_worlds.hidden_in_both  # an order of eve's region hidden by the tenant semi-join alone
+    fired = 0
+    for place in NO_COLUMN_PLACES:
+        if engine == "duckdb" and "(SELECT {r} AS v) d" in place:
+            continue  # a derived table: DuckDB lets it read its siblings, the rule stays off
+        hidden_sql, absent_sql = (place.format(r=NO_COLUMN_RAISING[engine], k=k) for k in (hidden, -999))
+        fired += _fires(a, hidden_sql)
+        assert outcome(a, hidden_sql) == outcome(a, absent_sql), f"{engine}: {hidden_sql}"
+    assert fired, "the rule never fired: the family proves nothing"
