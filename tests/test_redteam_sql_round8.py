@@ -12,7 +12,7 @@ Findings (failing, not xfail):
      recorded in the trail unredacted.
   4. govern.sql.implied drops eve's orders' tenant semi-join (her join to customers implies it) although
      the query holds an expression that may raise and reads no column, in a CTE (PostgreSQL) or a derived
-     table (SQLite): its raise check looks at column references and subqueries only. The engine runs the
+     table (SQLite, intermittently): its raise check looks at column references and subqueries only. The engine runs the
      expression only once the orders scan yields a row, so the query fails iff a hidden order matches:
      ``WITH d AS (SELECT CAST(CASE WHEN random() < 2 THEN 'x' ELSE '1' END AS INTEGER) AS v, r.code FROM
      regions r) SELECT d.v FROM orders o JOIN d ON d.code = o.region JOIN customers c ON o.customer_id = c.id
@@ -284,7 +284,9 @@ NO_COLUMN_PLACES = [
 ]
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "postgres", "sqlite"])
+# SQLite (the derived-table place, ``abs(... -9223372036854775808)``) reproduced in some runs only (its join order
+# on the worlds' index-less copies varies), so it is left out here to keep the test deterministic.
+@pytest.mark.parametrize("engine", ["duckdb", "postgres"])
 def test_a_raising_expression_that_reads_no_column_is_not_gated_by_hidden_rows(engine, two_worlds):  # noqa: F811
     a, _ = two_worlds(engine)
     hidden = two_worlds.hidden_in_both  # an order of eve's region hidden by the tenant semi-join alone
