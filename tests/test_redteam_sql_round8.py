@@ -300,3 +300,37 @@ def test_a_raising_expression_that_reads_no_column_is_not_gated_by_hidden_rows(e
         # the same place with an expression that cannot raise: the rule acts there (the family is not vacuous)
         fired_harmless += _fires(a, place.format(r="1", k=hidden))
     assert fired_harmless, "the rule never fired on these places: the family proves nothing"
+
+
+# The same class without the implied rule: a raising expression of an inner block (a CTE's or derived
+# table's select list, GROUP BY key, LIMIT) whose block runs only once a join partner yields a row. Where
+# PostgreSQL places an entity scope's semi-join above that join, the partner's hidden rows would decide
+# whether it runs; plan_fences now fences every filtered relation when such an expression may raise.
+INNER_PLACES = [
+    "WITH d AS (SELECT {r} AS v, r.code FROM regions r) SELECT d.v FROM orders o JOIN d ON d.code = o.region "
+    "WHERE o.id = {k}",
+    "SELECT d.v FROM orders o JOIN (SELECT {r} AS v, r.code FROM regions r GROUP BY r.code, {r}) d "
+    "ON d.code = o.region WHERE o.id = {k}",
+    "SELECT d.v FROM orders o CROSS JOIN (SELECT max({r}) AS v FROM regions r LIMIT 1) d WHERE o.id = {k}",
+]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgres", "sqlite"])
+def test_a_raising_inner_block_fences_every_filtered_relation(engine, two_worlds):  # noqa: F811
+    a, b = two_worlds(engine)
+    hidden = two_worlds.hidden_in_both
+    fence = {"postgres": "OFFSET 0", "duckdb": "MATERIALIZED", "sqlite": "LIMIT -1 OFFSET 0"}[engine]
+    checked = 0
+    for place in INNER_PLACES:
+        hidden_sql, absent_sql = (place.format(r=NO_COLUMN_RAISING[engine], k=k) for k in (hidden, -999))
+        decision = a.gov.decide(hidden_sql, a.gov.principal("eve"), dialect=a.dialect)
+        if not decision.allowed:
+            continue
+        checked += 1
+        assert fence in decision.sql, f"{engine}: no fence below a raising inner block: {decision.sql}"
+        assert outcome(a, hidden_sql) == outcome(a, absent_sql), f"{engine}: {hidden_sql}"
+        assert outcome(a, hidden_sql) == outcome(b, hidden_sql), f"{engine}: {hidden_sql}"
+        # the same place with an expression that cannot raise: no fence is needed there
+        plain = a.gov.decide(place.format(r="1", k=hidden), a.gov.principal("eve"), dialect=a.dialect)
+        assert plain.allowed and fence not in plain.sql, plain.sql
+    assert checked >= 2, "the places were denied: the test proves nothing"

@@ -39,6 +39,7 @@ defining expression).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date, datetime
 
 from sqlglot import exp
@@ -384,3 +385,63 @@ def _ends_in_escape(pattern: str) -> bool:
 
 def _constant_interval(node: exp.Interval) -> bool:
     return isinstance(node.this, exp.Literal) and not list(node.find_all(exp.Column))
+
+
+# Clause arguments of a SELECT whose expressions run on the block's rows, and those of them
+# that, in the outermost SELECT, run only on its final rows (ROOT_CLAUSES).
+_ROW_CLAUSES = ("where", "having", "qualify", "group", "order", "distinct", "limit", "offset", "windows")
+_OUTERMOST_ONLY = frozenset({"having", "qualify", "group", "order", "distinct", "windows"})
+
+
+def clause_items(node: exp.Expression, outermost: bool = False) -> Iterator[exp.Expression]:
+    """The expressions of one block (a SELECT, VALUES or set operation), as the leakproof judge
+    takes them: its select-list items (bare stars aside: they compute nothing), JOIN conditions,
+    WHERE, GROUP BY keys, HAVING, QUALIFY, ORDER BY keys, DISTINCT ON, named windows, LIMIT and
+    OFFSET, the values of a VALUES list. ``outermost``: the query's outermost block, whose select
+    list and final clauses (ROOT_CLAUSES) run on its final rows and are left out. Subqueries in
+    them are blocks of their own; the judge takes EXISTS as leakproof and them where they stand."""
+    if isinstance(node, exp.Values):
+        for row in node.expressions:
+            yield from (row.expressions if isinstance(row, exp.Tuple) else [row])
+        return
+    if not isinstance(node, exp.Select):  # a set operation: its ORDER BY / LIMIT
+        for key in ("order", "limit", "offset"):
+            if not (outermost and key in _OUTERMOST_ONLY):
+                yield from _parts(node.args.get(key))
+        return
+    if not outermost:
+        for projection in node.expressions:
+            if not (isinstance(projection, exp.Star) or isinstance(projection, exp.Column)
+                    and isinstance(projection.this, exp.Star)):
+                yield projection
+    for join in node.args.get("joins") or ():
+        if join.args.get("on") is not None:
+            yield join.args["on"]
+    for key in _ROW_CLAUSES:
+        if not (outermost and key in _OUTERMOST_ONLY):
+            yield from _parts(node.args.get(key))
+
+
+def _parts(value) -> Iterator[exp.Expression]:
+    """The expressions of one clause argument: a WHERE's condition, each key of a GROUP BY or
+    ORDER BY (without its direction), DISTINCT ON's keys, a LIMIT's count, each named window."""
+    if value is None:
+        return
+    if isinstance(value, list):
+        for v in value:
+            yield from _parts(v)
+        return
+    if isinstance(value, (exp.Where, exp.Having, exp.Qualify)):
+        yield value.this
+    elif isinstance(value, (exp.Group, exp.Order)):
+        for key in value.expressions:
+            yield key.this if isinstance(key, exp.Ordered) else key
+    elif isinstance(value, exp.Distinct):
+        on = value.args.get("on")
+        if on is not None:
+            yield from (on.expressions if isinstance(on, exp.Tuple) else [on])
+    elif isinstance(value, (exp.Limit, exp.Offset)):
+        if value.expression is not None:
+            yield value.expression
+    else:
+        yield value

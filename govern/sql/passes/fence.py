@@ -32,7 +32,7 @@ from govern.sql.conjuncts import split_conjuncts
 
 from govern.errors import Denied
 from govern.sql.decision import SqlContext
-from govern.sql.leakproof import Judge
+from govern.sql.leakproof import Judge, clause_items
 from govern.sql.relation import FENCE_DIALECTS, column_facts
 from govern.sql.scope import Scope
 
@@ -87,6 +87,8 @@ def plan_fences_for(ctx: SqlContext) -> None:
             classes.union_all([c for s in holders for o in (s.outputs or []) if o.name == name for c in o.reads])
     leaky += _correlated_items(analysis, judge)
     exposed: set[int] = set()
+    if not leaky and _inner_expression_may_raise(analysis, judge):
+        exposed = set(range(len(ctx.references)))
     for conjunct in leaky:
         exposed |= classes.refs(_columns_read(conjunct, analysis), len(ctx.references))
     for scope in analysis.scopes:  # USING / NATURAL: an equality of the two columns, in every block
@@ -106,6 +108,19 @@ def plan_fences_for(ctx: SqlContext) -> None:
     ctx.fences = {i: [] for i in fenced}
     if fenced:
         _push_down(ctx, judge, kept, fenced)
+
+
+def _inner_expression_may_raise(analysis, judge: Judge) -> bool:
+    """Some expression outside the outermost block's final clauses may raise: a select item, GROUP BY
+    key, ORDER BY key, LIMIT, ... of a CTE, derived table or subquery (its predicates are judged as
+    conjuncts). When such a block runs can depend on another relation's rows before that relation's
+    row filter: PostgreSQL may place an entity scope's semi-join above a join, and a nested loop
+    starts its inner side (a subquery that is not pulled up: volatile, grouped, limited) only once
+    the outer side yields a row, hidden or not (red team round 8, finding 4). Then every filtered
+    relation is fenced, as for a leaky predicate."""
+    root = analysis.root
+    return any(not judge.leakproof(item) for scope in analysis.scopes
+               for item in clause_items(scope.node, outermost=scope is root))
 
 
 def _correlated_items(analysis, judge: Judge) -> list[exp.Expression]:
