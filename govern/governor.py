@@ -315,9 +315,10 @@ class Governor:
         """
         text = _recordable(ctx.sql)
         governed = decision.sql
+        reasons, tables, columns = decision.reasons + decision.notes, decision.tables, decision.columns
         extra: dict[str, Any] = {}
         if ctx.bundle.rules.settings.audit.redact_sql_literals:
-            from govern.audit.sql_text import redact_generated, redact_literals
+            from govern.audit.sql_text import redact_generated, redaction, scrub
 
             key = getattr(self.audit.sink, "record_key", None) or (self.hash_key.encode() if self.hash_key else None)
             if key:
@@ -325,16 +326,18 @@ class Governor:
             extra["sql_literals"] = "redacted"
             # the parse pass's tokens are the query's as it was sent (its text is recorded unchanged)
             tokens = ctx.tokens if text is ctx.sql else None
-            text = redact_literals(text, ctx.dialect, tokens)
+            text, withheld = redaction(text, ctx.dialect, tokens, _catalog_names(ctx.bundle))
             governed = redact_generated(governed, ctx.dialect) if governed else governed
+            if withheld:  # a reason or an asked-for name may quote a literal the text withholds
+                reasons, tables, columns = scrub(reasons, withheld), scrub(tables, withheld), scrub(columns, withheld)
         return dict(
             principal=ctx.principal.summary(),
             decision="rewrite" if decision.allowed else "deny",
-            reasons=decision.reasons + decision.notes,
+            reasons=reasons,
             input_text=text,
             input_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-            tables=decision.tables,
-            columns=decision.columns,
+            tables=tables,
+            columns=columns,
             policies=decision.policies,
             bundle_hash=decision.bundle_hash,
             governed_sql=governed,
@@ -599,6 +602,16 @@ def _sum_counts(counts) -> dict[str, int]:
         for k, v in c.items():
             total[k] = total.get(k, 0) + v
     return total
+
+
+def _catalog_names(bundle) -> frozenset[str]:
+    """The catalog's table and column names, lower case (computed once per bundle): on SQLite a
+    double-quoted name that is none of them may be a string literal, and is withheld from the trail."""
+    names = bundle.templates.get(("audit", "catalog names"))
+    if names is None:
+        names = frozenset(n.lower() for t in bundle.catalog for n in (t.name, *(c.name for c in t.columns)))
+        bundle.templates.put(("audit", "catalog names"), names)
+    return names
 
 
 def _parameter_count(ctx: SqlContext) -> int:

@@ -69,3 +69,19 @@ def test_comments_are_withheld(dialect, secret):
 def test_untokenizable_text_is_withheld_whole():
     assert redact_literals("SELECT 'never closed 4111", "duckdb").startswith("[SQL text withheld")
     assert redact_literals("SELECT 1", "no-such-dialect").startswith("[SQL text withheld")
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres"])
+@given(secret=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9 ]{40,60}", fullmatch=True))
+@settings(max_examples=25, deadline=None)
+def test_a_long_literal_a_reason_quotes_cut_short_is_scrubbed_from_the_record(tmp_path_factory, dialect, secret):
+    """A denial reason quotes at most 40 characters of the text it rejects; that prefix is scrubbed
+    from the recorded reasons as the whole literal is, in any letter case."""
+    from govern.audit.sql_text import redaction, scrub
+
+    sql = f"SELECT date_trunc('{secret}', o.ordered_at) FROM orders o"
+    text, withheld = redaction(sql, dialect)
+    reasons = [f"unsupported text {secret[:40].upper()!r} in a Var", "another reason"]
+    cleaned = scrub(reasons, withheld)
+    assert secret not in text and all(secret[:40].lower() not in r.lower() for r in cleaned)
+    assert cleaned[1] == "another reason"
