@@ -196,16 +196,20 @@ class Governor:
         decision = self._decision(ctx, reasons)
         if not decision.allowed:
             raise QueryDenied(decision.model_copy(update={"audit_id": self._audit_sql("execute", ctx, decision, started, correlation_id)}))
+        cursor = None
         try:
             cursor = cursor_for(conn, decision.dialect, bool(decision.params))
             check_cost(cursor, decision.dialect, decision.sql, decision.params, ctx.bundle.rules.limits.max_cost)
             cursor.execute(decision.sql, decision.params) if decision.params else cursor.execute(decision.sql)
             columns = [d[0] for d in cursor.description or ()]
             rows = [tuple(r) for r in cursor.fetchall()]
-        except CostExceeded as over:  # PostgreSQL's estimate is above limits.max_cost: denied before it runs
+            _close_quietly(cursor)  # every row is fetched: a DuckDB cursor is a connection of its own
+        except CostExceeded as over:
+            _close_quietly(cursor)  # PostgreSQL's estimate is above limits.max_cost: denied before it runs
             decision = decision.model_copy(update={"allowed": False, "sql": None, "params": [], "reasons": [over.reason]})
             raise QueryDenied(decision.model_copy(update={"audit_id": self._audit_sql("execute", ctx, decision, started, correlation_id)})) from None
         except Exception as err:
+            _close_quietly(cursor)
             # A database message can quote the data it failed on (a cast error quotes the whole
             # value) and the governed SQL: keep its kind only (connections.database_message),
             # masked like result text, before anyone sees it or it is recorded.
@@ -602,6 +606,17 @@ def _sum_counts(counts) -> dict[str, int]:
         for k, v in c.items():
             total[k] = total.get(k, 0) + v
     return total
+
+
+def _close_quietly(cursor: Any) -> None:
+    """Close a cursor govern opened for one statement. Left open, a DuckDB cursor (a connection of its
+    own) outlives a closed parent connection and can abort the interpreter at exit (DuckDB 2.0)."""
+    close = getattr(cursor, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:  # noqa: BLE001 - the statement's outcome stands; a cursor that will not close is the driver's
+            log.warning("a cursor could not be closed after its statement", exc_info=True)
 
 
 def _catalog_names(bundle) -> frozenset[str]:

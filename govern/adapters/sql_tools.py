@@ -103,6 +103,8 @@ class GovernedSql:
             finally:
                 if timer is not None:
                     timer.cancel()
+                if isinstance(conn, _InterruptibleCursors):
+                    conn.close_cursors()
 
 
 class _InterruptibleCursors:
@@ -120,6 +122,13 @@ class _InterruptibleCursors:
     def interrupt(self) -> None:
         for cursor in [self._conn, *self._cursors]:
             cursor.interrupt()
+
+    def close_cursors(self) -> None:
+        """Close the cursors the statement opened (each a DuckDB connection of its own): one left open
+        after its parent connection is closed can abort the interpreter at exit (DuckDB 2.0)."""
+        cursors, self._cursors = self._cursors, []
+        for cursor in cursors:
+            cursor.close()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)
