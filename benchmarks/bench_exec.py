@@ -49,6 +49,7 @@ overrides). Use a small ``--scale`` (0.02) while developing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -297,6 +298,23 @@ class Runner:
         self.engine, self.conn, self.schema = engine, conn, schema
         self.paths = paths or {}  # RLS role -> its search_path (its masking views first)
 
+    @contextlib.contextmanager
+    def as_role(self, role: str | None, settings: dict | None):
+        """PostgreSQL: run as the RLS role (its search_path, the principal's attributes as settings), then back."""
+        if not role:
+            yield
+            return
+        self.conn.execute(f'SET ROLE "{role}"')
+        self.conn.execute(f"SET search_path TO {self.paths.get(role, self.schema)}")
+        try:
+            for name, value in (settings or {}).items():
+                self.conn.execute(f"SELECT set_config('govern.{name}', %s, false)",
+                                  [json.dumps(value) if isinstance(value, list) else str(value)])
+            yield
+        finally:
+            self.conn.execute("RESET ROLE")
+            self.conn.execute(f"SET search_path TO {self.schema}")
+
     def run(self, sql: str, params: list, role: str | None = None, settings: dict | None = None) -> float:
         return self._run(sql, params, role, settings)[0]
 
@@ -306,22 +324,12 @@ class Runner:
     def _run(self, sql: str, params: list, role: str | None, settings: dict | None) -> tuple[float, list]:
         if self.engine == "postgres":
             import psycopg
-            if role:
-                self.conn.execute(f'SET ROLE "{role}"')
-                self.conn.execute(f"SET search_path TO {self.paths.get(role, self.schema)}")
-                for name, value in (settings or {}).items():
-                    self.conn.execute(f"SELECT set_config('govern.{name}', %s, false)",
-                                      [json.dumps(value) if isinstance(value, list) else str(value)])
-            try:
+            with self.as_role(role, settings):
                 cur = psycopg.RawCursor(self.conn)
                 t = time.perf_counter()
                 cur.execute(sql, params or None, prepare=False)  # one text, other relations per role (search_path)
                 rows = cur.fetchall()
                 return time.perf_counter() - t, rows
-            finally:
-                if role:
-                    self.conn.execute("RESET ROLE")
-                    self.conn.execute(f"SET search_path TO {self.schema}")
         t = time.perf_counter()
         rows = self.conn.execute(sql, params or None).fetchall()
         return time.perf_counter() - t, rows
@@ -329,22 +337,12 @@ class Runner:
     def uses_index(self, sql: str, params: list, role: str | None = None, settings: dict | None = None) -> bool:
         if self.engine == "postgres":
             import psycopg
-            if role:
-                self.conn.execute(f'SET ROLE "{role}"')
-                self.conn.execute(f"SET search_path TO {self.paths.get(role, self.schema)}")
-                for name, value in (settings or {}).items():
-                    self.conn.execute(f"SELECT set_config('govern.{name}', %s, false)",
-                                      [json.dumps(value) if isinstance(value, list) else str(value)])
-            try:
+            with self.as_role(role, settings):
                 cur = psycopg.RawCursor(self.conn)
                 # a generic plan for $1 would differ from the custom plan the query gets: inline the key
                 text = sql.replace("$1", "'" + HASH_KEY + "'") if params else sql
                 cur.execute("EXPLAIN " + text)
                 plan = "\n".join(r[0] for r in cur.fetchall())
-            finally:
-                if role:
-                    self.conn.execute("RESET ROLE")
-                    self.conn.execute(f"SET search_path TO {self.schema}")
             return bool(re.search(r"Index (Only )?Scan|Bitmap Index Scan", plan))
         plan = "\n".join(str(r[-1]) for r in self.conn.execute("EXPLAIN " + sql, params or None).fetchall())
         return "Index Scan" in plan or "INDEX_SCAN" in plan
