@@ -16,6 +16,8 @@ import re
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.tokens import TokenType
 
+from govern.sql.dialect import PLAIN_QUOTING_DIALECTS
+
 LITERALS = frozenset({
     TokenType.STRING, TokenType.NUMBER, TokenType.BIT_STRING, TokenType.HEX_STRING, TokenType.BYTE_STRING,
     TokenType.NATIONAL_STRING, TokenType.NATIONAL_RAW_STRING, TokenType.RAW_STRING, TokenType.HEREDOC_STRING,
@@ -105,7 +107,6 @@ def scrub(reasons: list[str], withheld: frozenset[str]) -> list[str]:
 # finds its literals ~5x faster than tokenizing; tests/audit/test_sql_text.py checks that it
 # redacts exactly what the tokenizer does on generated SQL holding any string.
 _GENERATED = re.compile(r"""("(?:[^"]|"")*")|'(?:[^']|'')*'|(?<![\w$."])\d+(?:\.\d*)?(?:[eE][+-]?\d+)?(?![\w"])""")
-GENERATED_DIALECTS = frozenset({"duckdb", "postgres", "sqlite"})
 
 
 def _keep_identifier(m: re.Match) -> str:
@@ -114,6 +115,6 @@ def _keep_identifier(m: re.Match) -> str:
 
 def redact_generated(sql: str, dialect: str) -> str:
     """``redact_literals`` for SQL that govern generated (the governed SQL), on its fast path where one exists."""
-    if dialect not in GENERATED_DIALECTS:
+    if dialect not in PLAIN_QUOTING_DIALECTS:
         return redact_literals(sql, dialect)
     return _GENERATED.sub(_keep_identifier, sql)

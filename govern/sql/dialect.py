@@ -18,6 +18,11 @@ from functools import lru_cache
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
+# Dialects whose generated SQL quotes text one plain way: strings '...' with '' as the only escape,
+# identifiers "..." with "" as the only escape. The output check (verify_output.quoted_pieces) and
+# the audit redaction of governed SQL (audit.sql_text.redact_generated) read such SQL with one regex.
+PLAIN_QUOTING_DIALECTS = frozenset({"duckdb", "postgres", "sqlite"})
+
 MAX_READERS = 16  # per thread; a dialect name may carry settings, so names are not a fixed set
 
 

@@ -38,7 +38,7 @@ from sqlglot import exp
 from govern.errors import Denied
 from govern.sql.decision import SqlContext
 from govern.sql.dialect import parse as parse_sql
-from govern.sql.dialect import tokenize
+from govern.sql.dialect import PLAIN_QUOTING_DIALECTS, tokenize
 from govern.sql.passes.resolve import defining_cte
 from govern.sql.safety import ALLOWED_ANONYMOUS, DENIED_FUNCTIONS, DENIED_TYPED
 
@@ -206,9 +206,6 @@ def token_pieces(sql: str, dialect: str) -> tuple[dict[str, int], dict[str, int]
     return seen_strings, seen_quoted
 
 
-# The generator's own quoting for these dialects: strings '...' with '' as the only escape,
-# identifiers "..." with "" as the only escape (audit/sql_text.py's fast path relies on the same).
-QUOTING_DIALECTS = frozenset({"duckdb", "postgres", "sqlite"})
 _PIECE = re.compile(r"""'((?:[^'\\]|'')*)'|"((?:[^"\\]|"")*)"|([^'"]+)""")
 # Text between the quoted pieces that every one of those engines and sqlglot's tokenizers read
 # alike, with no comment, statement separator, parameter, placeholder or special string prefix:
@@ -219,12 +216,12 @@ _PLAIN_BETWEEN = re.compile(r"(?:[A-Za-z0-9_\s(),.*+/<>=!%|^~-]|::|&(?!&))*")
 def quoted_pieces(sql: str, dialect: str) -> tuple[dict[str, int], dict[str, int]] | None:
     """``token_pieces`` without the tokenizer, for text in the generator's plain form (a regex
     pass, a tenth of the time): the string literals and quoted identifiers of ``sql`` (value ->
-    count). None ("read it with the tokenizer") unless ``dialect`` quotes as QUOTING_DIALECTS do,
+    count). None ("read it with the tokenizer") unless ``dialect`` quotes as dialect.PLAIN_QUOTING_DIALECTS do,
     no quoted piece holds a backslash (where readings of escapes differ), every quote is closed,
     no piece touches another or follows a letter, digit or ``&`` (E'', X'', U&"" prefixes), and
     all text between pieces is plain (_PLAIN_BETWEEN, no ``--`` or ``/*``). Under those
     conditions sqlglot's tokenizer reads the same pieces (tests/test_output_tokens.py)."""
-    if dialect not in QUOTING_DIALECTS:
+    if dialect not in PLAIN_QUOTING_DIALECTS:
         return None
     strings: dict[str, int] = {}
     quoted: dict[str, int] = {}
